@@ -1,0 +1,15 @@
+"""Test-wide setup: isolate DDS traffic, headless plotting, and the ament index of the venv."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+
+# Each pytest session gets its own DDS domain on loopback, so parallel runs (CI, developers,
+# benchmarks) never hear each other's topics. Must be set before rclpy initialises.
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 100)))
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("MPLBACKEND", "Agg")
+# ament_index_python reads only AMENT_PREFIX_PATH; the pip-installed package lives in this prefix.
+os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
