@@ -13,3 +13,9 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # ament_index_python reads only AMENT_PREFIX_PATH; the pip-installed package lives in this prefix.
 os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
+
+# Tests exercise the working tree, whichever way pytest was started; the regular install in the
+# venv provides the ament index entries and the node executables.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if sys.path[0] != _ROOT:
+    sys.path.insert(0, _ROOT)
