@@ -1,0 +1,258 @@
+"""LiquidPolicy: camera image + state -> CNN -> recurrent head (NCP LTC/CfC or baseline) -> action.
+
+Architecture after Vorbach et al. 2021 and Chahine et al., "Robust flight navigation out of
+distribution with liquid neural networks", Science Robotics 2023: a small CNN over the image,
+concatenated with the (normalised) state vector, into a 19-neuron NCP whose motor neurons give
+the action (desired world ENU acceleration (3) m/s^2, yaw rate rad/s) and optional class-K gains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from liquid_ros.models.baselines import CTRNNHead, GatedRNNHead, LiquidHead, MLPHead
+from liquid_ros.models.cfc import CfC
+from liquid_ros.models.encoder import ConvEncoder
+from liquid_ros.models.ltc_rnn import LTC
+from liquid_ros.models.ncp import AutoNCP
+
+CELLS = ("ltc", "cfc", "lstm", "gru", "ctrnn", "mlp")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Architecture of a ``LiquidPolicy`` (stored in checkpoints as a plain dict)."""
+
+    image_height: int = 64
+    """Image height H in pixels."""
+    image_width: int = 64
+    """Image width W in pixels."""
+    image_channels: int = 3
+    """Image channels C (RGB)."""
+    state_dim: int = 10
+    """State vector size S: velocity ENU (3) m/s, quaternion x,y,z,w (4), body rates (3) rad/s."""
+    action_dim: int = 4
+    """Action size A: desired ENU acceleration (3) m/s^2 and yaw rate (1) rad/s."""
+    cell: str = "ltc"
+    """Recurrent head: "ltc", "cfc" (NCP-wired) or baselines "lstm", "gru", "ctrnn", "mlp"."""
+    units: int = 19
+    """NCP neurons for "ltc"/"cfc" (motor neurons = action_dim + n_gains)."""
+    seed: int = 0
+    """Seed of the weight initialisation (the global torch RNG is left untouched)."""
+    n_gains: int = 0
+    """Extra outputs: class-K gains for a BarrierNet layer, in (0, gain_max)."""
+    gain_max: float = 4.0
+    """Upper bound of the gains (gain = gain_max * sigmoid(raw), as in BarrierNet)."""
+    conv_channels: tuple[int, ...] = (16, 32, 32, 32)
+    """Channels of the strided conv layers."""
+    feature_dim: int = 32
+    """Image features fed to the head (with the state)."""
+    sparsity_level: float = 0.5
+    """AutoNCP sparsity in [0.1, 1.0]."""
+    wiring_seed: int = 22222
+    """AutoNCP seed (same circuit as ncps for the same seed)."""
+    ode_unfolds: int = 6
+    """LTC solver sub-steps per input step."""
+    cfc_mode: str = "default"
+    """CfC mode: "default", "no_gate" or "pure"."""
+    baseline_hidden: int = 64
+    """Hidden units of the lstm/gru/ctrnn/mlp baselines."""
+
+    def __post_init__(self) -> None:
+        """Validate the fields (ValueError naming the field)."""
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        for name in ("image_height", "image_width", "image_channels", "state_dim", "action_dim",
+                     "units", "feature_dim", "ode_unfolds", "baseline_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.n_gains, int) or self.n_gains < 0:
+            raise ValueError(f"n_gains must be a non-negative integer, got {self.n_gains!r}")
+        if self.cell in ("ltc", "cfc") and self.action_dim + self.n_gains >= self.units - 2:
+            raise ValueError(
+                f"units ({self.units}) must exceed action_dim + n_gains + 2 "
+                f"({self.action_dim + self.n_gains + 2}) for an NCP head"
+            )
+        if not self.gain_max > 0:
+            raise ValueError(f"gain_max must be positive, got {self.gain_max}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (lists instead of tuples)."""
+        data = dataclasses.asdict(self)
+        data["conv_channels"] = list(self.conv_channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
+        """Inverse of ``to_dict``; unknown keys raise ValueError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown PolicyConfig fields: {sorted(unknown)}")
+        data = dict(data)
+        if "conv_channels" in data:
+            data["conv_channels"] = tuple(int(c) for c in data["conv_channels"])
+        return cls(**data)
+
+
+def _make_head(config: PolicyConfig, inputs: int) -> nn.Module:
+    outputs = config.action_dim + config.n_gains
+    if config.cell in ("ltc", "cfc"):
+        wiring = AutoNCP(config.units, outputs, config.sparsity_level, config.wiring_seed)
+        if config.cell == "ltc":
+            return LiquidHead(LTC(inputs, wiring, ode_unfolds=config.ode_unfolds))
+        return LiquidHead(CfC(inputs, wiring, mode=config.cfc_mode))
+    if config.cell in ("lstm", "gru"):
+        return GatedRNNHead(config.cell, inputs, config.baseline_hidden, outputs)
+    if config.cell == "ctrnn":
+        return CTRNNHead(inputs, config.baseline_hidden, outputs)
+    return MLPHead(inputs, config.baseline_hidden, outputs)
+
+
+class LiquidPolicy(nn.Module):
+    """Image + state policy with a recurrent head; normalisation lives in buffers.
+
+    Args:
+        config: Architecture.
+    """
+
+    def __init__(self, config: PolicyConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = PolicyConfig() if config is None else config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.encoder = ConvEncoder(
+                config.image_channels, config.image_height, config.image_width,
+                config.conv_channels, config.feature_dim,
+            )
+            self.head = _make_head(config, config.feature_dim + config.state_dim)
+        c, s, a = config.image_channels, config.state_dim, config.action_dim
+        self.register_buffer("image_mean", torch.full((c,), 0.5))
+        self.register_buffer("image_std", torch.full((c,), 0.25))
+        self.register_buffer("state_mean", torch.zeros(s))
+        self.register_buffer("state_std", torch.ones(s))
+        self.register_buffer("action_mean", torch.zeros(a))
+        self.register_buffer("action_scale", torch.ones(a))
+        self._hx: Any = None
+        self.last_gains: np.ndarray | None = None
+
+    def set_normalization(
+        self, state_mean: Any = None, state_std: Any = None, action_mean: Any = None,
+        action_scale: Any = None, image_mean: Any = None, image_std: Any = None,
+    ) -> None:
+        """Set observation normalisation and action scaling (None keeps a value).
+
+        state = (state - state_mean) / state_std; image = (pixels / 255 - image_mean) / image_std;
+        action = head_output * action_scale + action_mean.
+
+        Raises:
+            ValueError: on a wrong size, a non-finite value or a non-positive std/scale.
+        """
+        for name, value in (("state_mean", state_mean), ("state_std", state_std),
+                            ("action_mean", action_mean), ("action_scale", action_scale),
+                            ("image_mean", image_mean), ("image_std", image_std)):
+            if value is None:
+                continue
+            buffer = getattr(self, name)
+            t = torch.as_tensor(np.asarray(value, dtype=np.float32))
+            if t.shape != buffer.shape or not bool(torch.isfinite(t).all()):
+                raise ValueError(f"{name} must be finite with shape {tuple(buffer.shape)}")
+            if name.endswith(("std", "scale")) and not bool((t > 0).all()):
+                raise ValueError(f"{name} must be positive")
+            buffer.copy_(t)
+
+    def _inputs(self, images: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        batch, steps = images.shape[:2]
+        x = images.reshape(batch * steps, *images.shape[2:])
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        x = x.permute(0, 3, 1, 2)
+        x = (x - self.image_mean[:, None, None]) / self.image_std[:, None, None]
+        features = self.encoder(x).reshape(batch, steps, -1)
+        return torch.cat([features, (state.float() - self.state_mean) / self.state_std], -1)
+
+    def _outputs(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        a = self.config.action_dim
+        actions = raw[..., :a] * self.action_scale + self.action_mean
+        gains = None
+        if self.config.n_gains:
+            gains = self.config.gain_max * torch.sigmoid(raw[..., a:])
+        return actions, gains
+
+    def forward(
+        self, images: torch.Tensor, state: torch.Tensor, dt: torch.Tensor, hx: Any = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, Any]:
+        """Run a sequence.
+
+        Args:
+            images: (B, T, H, W, C) uint8 in [0, 255] or float in [0, 1].
+            state: (B, T, S) raw state.
+            dt: (B, T) or (B, T, 1) elapsed time of each step in s.
+            hx: Head state from a previous call (None: zeros).
+
+        Returns:
+            (actions (B, T, A), gains (B, T, G) or None, hx).
+        """
+        cfg = self.config
+        expected = (cfg.image_height, cfg.image_width, cfg.image_channels)
+        if images.dim() != 5 or tuple(images.shape[2:]) != expected:
+            raise ValueError(f"images must be (B, T, {expected}), got {tuple(images.shape)}")
+        if state.shape != (*images.shape[:2], cfg.state_dim):
+            raise ValueError(f"state must be (B, T, {cfg.state_dim}), got {tuple(state.shape)}")
+        dt = torch.as_tensor(dt, dtype=torch.float32)
+        dt = dt.unsqueeze(-1) if dt.dim() == 2 else dt
+        if dt.shape != (*images.shape[:2], 1) or not bool((dt > 0).all()):
+            raise ValueError("dt must be positive, shaped (B, T) or (B, T, 1)")
+        raw, hx = self.head(self._inputs(images, state), dt, hx)
+        actions, gains = self._outputs(raw)
+        return actions, gains, hx
+
+    def step(self, image: np.ndarray, state: np.ndarray, dt: float) -> np.ndarray:
+        """One control tick at batch 1 without autograd, keeping the hidden state.
+
+        Args:
+            image: (H, W, C) uint8 RGB.
+            state: (S,) raw state.
+            dt: Time since the previous tick in s (> 0).
+
+        Returns:
+            (A,) float32 action. If the network produced a non-finite value, the hidden state
+            is reset and ``action_mean`` is returned (never NaN). Gains go to ``last_gains``.
+
+        Raises:
+            ValueError: on a wrong image/state shape, a non-finite state or a bad dt.
+        """
+        cfg = self.config
+        image = np.asarray(image)
+        state = np.asarray(state, dtype=np.float32)
+        if image.shape != (cfg.image_height, cfg.image_width, cfg.image_channels):
+            raise ValueError(f"image must be {(cfg.image_height, cfg.image_width, 3)}, "
+                             f"got {image.shape}")
+        if state.shape != (cfg.state_dim,) or not np.isfinite(state).all():
+            raise ValueError(f"state must be finite with shape ({cfg.state_dim},)")
+        if not (isinstance(dt, int | float) and 0.0 < dt < math.inf):
+            raise ValueError(f"dt must be positive and finite (s), got {dt!r}")
+        with torch.inference_mode():
+            x = self._inputs(
+                torch.from_numpy(image)[None, None], torch.from_numpy(state)[None, None]
+            )
+            raw, hx = self.head.step(x[:, 0], self._hx, float(dt))
+            actions, gains = self._outputs(raw[0])
+            if not bool(torch.isfinite(raw).all()):
+                self.reset()
+                return self.action_mean.numpy().copy()
+        self._hx = hx
+        self.last_gains = None if gains is None else gains.numpy().copy()
+        return actions.numpy().copy()
+
+    def reset(self) -> None:
+        """Forget the hidden state kept by ``step``."""
+        self._hx = None
+        self.last_gains = None
