@@ -1,0 +1,265 @@
+"""The policy node's control tick, free of ROS: latest-value inputs, watchdog, fallbacks.
+
+``PolicyLoop`` holds the newest valid image and odometry with their receive times, and on each
+``tick(now)`` produces a finite, bounded body wrench:
+
+- ``policy``: inputs fresh -> LiquidPolicy.step (dt = measured elapsed time, clamped to
+  ``max_dt``) -> SafetyFilter stage 1 (acceleration barriers) -> AccelerationController ->
+  SafetyFilter stage 2 (actuator limits).
+- ``hover``: an input older than ``input_timeout``, paused, a bad tick (time went backwards),
+  or a failure anywhere in the chain -> hold the position latched on entry (``hover_accel``)
+  through the same filter and controller; never a zero wrench.
+- ``land``: inputs older than ``land_timeout`` or emergency stop -> ``land_accel`` (stage 1
+  is bypassed: its altitude floor would forbid landing); an emergency-stopped drone below
+  ``ground_altitude`` gets zero thrust (mode ``grounded``).
+- ``inactive``: returns no command (lifecycle node not active).
+
+Every output is checked finite and clipped to the actuator box last, whatever went before.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from liquid_ros.control.controller import (
+    ACTION_HIGH,
+    ACTION_LOW,
+    AccelerationController,
+    hover_accel,
+    land_accel,
+)
+from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
+from liquid_ros.ros.config import PolicyNodeConfig
+from liquid_ros.ros.messages import OdomSample
+
+
+@dataclass
+class TickResult:
+    """What one tick produced.
+
+    Attributes:
+        wrench: (4,) thrust N, body torques N m (FLU); finite and within actuator limits.
+        accel: (3,) world acceleration sent to the controller (after stage 1), m/s^2.
+        yaw_rate: Commanded yaw rate (rad/s).
+        action_nominal: (4,) raw policy action, or NaN-free zeros when the policy did not run.
+        mode: policy, hover, land, estop or grounded.
+        reason: Why the mode is not ``policy`` ('' otherwise).
+        dt: Elapsed time given to the policy and controller (s).
+        status: JSON-ready safety report (stage 1 and 2 SafetyStatus dicts, mode, reason).
+    """
+
+    wrench: np.ndarray
+    accel: np.ndarray
+    yaw_rate: float
+    action_nominal: np.ndarray
+    mode: str
+    reason: str
+    dt: float
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def _status_dict(status: Any) -> dict[str, Any]:
+    if status is None:
+        return {}
+    if hasattr(status, "to_dict"):
+        return status.to_dict()
+    return dict(status)
+
+
+class PolicyLoop:
+    """Latest-value inputs and the per-tick command pipeline.
+
+    Args:
+        policy: Object with ``step(image (H,W,3) uint8, state (10,), dt) -> (4,)`` and
+            ``reset()`` (a LiquidPolicy).
+        safety: A SafetyFilter (``filter_accel``, ``filter_wrench``).
+        controller: An AccelerationController.
+        config: Node configuration (timeouts, max_dt, ground altitude).
+        params: Quadrotor parameters (actuator box for the final check).
+    """
+
+    def __init__(self, policy: Any, safety: Any, controller: AccelerationController,
+                 config: PolicyNodeConfig, params: QuadrotorParams = CF2X) -> None:
+        self.policy, self.safety, self.controller = policy, safety, controller
+        self.config, self.params = config, params
+        self.max_torque = np.asarray(params.max_torque, float)
+        self.image: np.ndarray | None = None
+        self.odom: OdomSample | None = None
+        self.leader: OdomSample | None = None
+        self.t_image = self.t_odom = self.t_leader = -math.inf
+        self.paused = False
+        self.estop = False
+        self.counters = {"ticks": 0, "policy_ticks": 0, "fallback_ticks": 0, "dt_clamped": 0,
+                         "time_jumps": 0, "interventions": 0, "infeasible": 0, "errors": 0}
+        self.last_error = ""
+        self._t_last: float | None = None
+        self._t_start: float | None = None
+        self._hold: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the hidden state, the hold point and the tick clock (on activate)."""
+        self.policy.reset()
+        yaw = 0.0
+        if self.odom is not None:
+            q = self.odom.quaternion
+            yaw = math.atan2(2 * (q[3] * q[2] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2))
+        self.controller.reset(yaw)
+        self._t_last, self._hold, self._t_start = None, None, None
+        self.estop = False
+
+    def set_image(self, image: np.ndarray, now: float) -> None:
+        """Store an RGB image (H, W, 3) uint8 already at the policy's input size."""
+        self.image, self.t_image = image, now
+
+    def set_odom(self, odom: OdomSample, now: float) -> None:
+        """Store a validated odometry sample."""
+        self.odom, self.t_odom = odom, now
+
+    def set_leader(self, odom: OdomSample, now: float) -> None:
+        """Store a validated leader odometry sample."""
+        self.leader, self.t_leader = odom, now
+
+    def ages(self, now: float) -> dict[str, float]:
+        """Seconds since each input was received (inf if never)."""
+        return {"image": now - self.t_image, "odom": now - self.t_odom,
+                "leader": now - self.t_leader}
+
+    def _stale(self, now: float) -> tuple[float, str]:
+        worst, why = 0.0, ""
+        names = ("image", "odom", "leader") if self.config.use_leader else ("image", "odom")
+        if self._t_start is None:
+            self._t_start = now
+        for name in names:
+            age = self.ages(now)[name]
+            if math.isinf(age):  # never received: count from activation, not from -inf
+                age = now - self._t_start
+            if age < 0.0:  # the clock went backwards (sim reset): the buffer is not current
+                age = math.inf
+            if age > worst:
+                worst, why = age, name
+        return worst, why
+
+    def tick(self, now: float) -> TickResult:
+        """One control step at time ``now`` (s, node clock)."""
+        self.counters["ticks"] += 1
+        cfg = self.config
+        reason = ""
+        if self._t_last is None:
+            dt = 1.0 / cfg.rate_hz
+        else:
+            dt = now - self._t_last
+        if not math.isfinite(dt) or dt <= 0.0:
+            self.counters["time_jumps"] += 1
+            reason, dt = "time jumped backwards", 1.0 / cfg.rate_hz
+        elif dt > cfg.max_dt:
+            self.counters["dt_clamped"] += 1
+            dt = cfg.max_dt
+        self._t_last = now
+        age, which = self._stale(now)
+        missing = [n for n, v in (("image", self.image), ("odom", self.odom)) if v is None]
+        if self.config.use_leader and self.leader is None:
+            missing.append("leader odom")
+        if self.estop:
+            mode, reason = "estop", "emergency stop"
+        elif age > cfg.land_timeout:
+            mode, reason = "land", f"no valid {which} for {age:.2f} s"
+        elif age > cfg.input_timeout:
+            mode, reason = "hover", f"no valid {which} for {age:.2f} s"
+        elif missing:
+            mode, reason = "hover", f"waiting for the first {', '.join(missing)}"
+        elif self.paused:
+            mode, reason = "hover", "paused"
+        elif reason:
+            mode = "hover"
+        else:
+            mode = "policy"
+        try:
+            return self._run(mode, reason, dt)
+        except Exception as exc:  # noqa: BLE001 - a crash here would drop the drone
+            self.counters["errors"] += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            if mode == "policy":
+                try:
+                    return self._run("hover", f"policy chain failed: {self.last_error}", dt)
+                except Exception as exc2:  # noqa: BLE001
+                    self.last_error = f"{type(exc2).__name__}: {exc2}"
+            return self._last_resort(dt)
+
+    def _run(self, mode: str, reason: str, dt: float) -> TickResult:
+        odom = self.odom
+        pos = odom.position if odom is not None else np.zeros(3)
+        vel = odom.velocity if odom is not None else np.zeros(3)
+        quat = odom.quaternion if odom is not None else np.array([0.0, 0.0, 0.0, 1.0])
+        omega = odom.angular_velocity if odom is not None else np.zeros(3)
+        nominal = np.zeros(4, np.float32)
+        yaw_rate = 0.0
+        if mode == "policy":
+            self._hold = None
+            raw = np.asarray(self.policy.step(self.image, odom.state(), dt), np.float64)
+            if raw.shape != (4,) or not np.all(np.isfinite(raw)):
+                raise ValueError(f"policy returned a non-finite or misshaped action {raw}")
+            nominal = raw.astype(np.float32)
+            act = np.clip(raw, ACTION_LOW, ACTION_HIGH)
+            accel_nom, yaw_rate = act[:3], float(act[3])
+            self.counters["policy_ticks"] += 1
+        else:
+            self.counters["fallback_ticks"] += 1
+            if mode == "hover":
+                if self._hold is None:
+                    self._hold = pos.copy()
+                accel_nom = hover_accel(pos, vel, self._hold)
+            else:
+                self._hold = None
+                accel_nom = land_accel(pos, vel)
+        grounded = (mode == "estop" and odom is not None
+                    and pos[2] < self.config.ground_altitude)
+        leader = self.leader if self.config.use_leader else None
+        if mode in ("policy", "hover"):
+            gains = getattr(self.policy, "last_gains", None) if mode == "policy" else None
+            if gains is not None and np.size(gains) != 2:
+                gains = None  # per-row gains need the barrier layout; use the config's
+            accel, st1 = self.safety.filter_accel(
+                pos, vel, accel_nom,
+                leader_pos=None if leader is None else leader.position,
+                leader_vel=None if leader is None else leader.velocity,
+                gains=None if gains is None else np.reshape(gains, 2))
+        else:
+            # Landing must cross the altitude floor barrier; land_accel is already a bounded,
+            # vertical, drift-damping command, and stage 2 still bounds the wrench.
+            accel, st1 = np.clip(accel_nom, ACTION_LOW[:3], ACTION_HIGH[:3]), None
+        accel = np.asarray(accel, np.float64)
+        if not np.all(np.isfinite(accel)):
+            raise ValueError(f"safety stage 1 returned non-finite acceleration {accel}")
+        wrench = self.controller.compute(pos, vel, quat, omega, accel, yaw_rate, dt)
+        if grounded:
+            mode, wrench = "grounded", np.zeros(4)
+        wrench, st2 = self.safety.filter_wrench(wrench)
+        s1, s2 = _status_dict(st1), _status_dict(st2)
+        if s1.get("intervention", 0.0) > 1e-6 or s2.get("intervention", 0.0) > 1e-6:
+            self.counters["interventions"] += 1
+        if s1.get("infeasible") or s2.get("infeasible"):
+            self.counters["infeasible"] += 1
+        wrench = self._bound(np.asarray(wrench, np.float64))
+        if grounded:
+            wrench = np.zeros(4)
+        status = {"mode": mode, "reason": reason, "accel": accel, "stage1": s1, "stage2": s2}
+        return TickResult(wrench, accel, yaw_rate, nominal, mode, reason, dt, status)
+
+    def _bound(self, wrench: np.ndarray) -> np.ndarray:
+        if wrench.shape != (4,) or not np.all(np.isfinite(wrench)):
+            raise ValueError(f"non-finite or misshaped wrench {wrench}")
+        out = wrench.copy()
+        out[0] = np.clip(out[0], 0.0, self.params.max_thrust)
+        out[1:] = np.clip(out[1:], -self.max_torque, self.max_torque)
+        return out
+
+    def _last_resort(self, dt: float) -> TickResult:
+        """Level hover thrust, no torque: what is left when even the fallback chain fails."""
+        wrench = np.array([self.params.weight, 0.0, 0.0, 0.0])
+        return TickResult(wrench, np.zeros(3), 0.0, np.zeros(4, np.float32), "hover",
+                          f"fallback chain failed: {self.last_error}", dt,
+                          {"mode": "hover", "reason": self.last_error})

@@ -1,0 +1,148 @@
+"""Launch-file logic without ``launch``: arguments and node descriptions as plain data.
+
+The files in ``launch/`` only declare ``LAUNCH_ARGUMENTS[kind]`` and, in an OpaqueFunction,
+turn ``node_specs(kind, values)`` into ``launch_ros.actions.Node`` actions, so everything that
+can be wrong (defaults, parameter files, remappings, sim time) is tested here without launch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PACKAGE = "liquid_ros"
+LEADER_BARRIER_DISTANCE = 0.5
+"""Leader keep-out distance (m) when the leader barrier is on: above the leader task's
+collision distance (0.3 m), below its follow distance (1.0 m)."""
+KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
+
+_COMMON = [
+    ("namespace", "", "Namespace of the nodes (e.g. drone1)."),
+    ("log_level", "info", "Logger level of the nodes."),
+]
+_POLICY = [
+    ("checkpoint", "", "Policy checkpoint (.pt); empty: the shipped one, else untrained."),
+    ("rate_hz", "50.0", "Control rate of policy_node (Hz)."),
+]
+_SIM = [
+    ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
+    ("seed", "0", "Episode seed."),
+]
+LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
+    "policy": _COMMON + _POLICY + [
+        ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
+        ("use_sim_time", "false", "Follow /clock instead of the wall clock."),
+        ("use_leader", "false", "Subscribe leader/odom for the leader-distance barrier."),
+    ],
+    "sim": _COMMON + _SIM + [("task", "fly_to_target", "Task to simulate.")],
+    "fly_to_target": _COMMON + _POLICY + _SIM,
+    "leader_follow": _COMMON + _POLICY + _SIM,
+}
+"""Per launch file: (name, default, description) of each launch argument."""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """What ``launch_ros.actions.Node`` needs for one node.
+
+    Attributes:
+        executable: Console script in ``lib/liquid_ros``.
+        name: Node name.
+        namespace: Namespace ('' for none).
+        parameters: YAML files (str) and dicts of overrides, in order of precedence.
+        arguments: Extra ROS arguments (log level).
+    """
+
+    executable: str
+    name: str
+    namespace: str
+    parameters: list[Any] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=list)
+
+    def launch_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``launch_ros.actions.Node``."""
+        return {"package": PACKAGE, "executable": self.executable, "name": self.name,
+                "namespace": self.namespace, "parameters": self.parameters,
+                "arguments": self.arguments, "output": "screen"}
+
+
+def config_dir() -> Path:
+    """``share/liquid_ros/config`` of the installed package, else the source tree's config/."""
+    try:
+        from ament_index_python.packages import (
+            PackageNotFoundError,
+            get_package_share_directory,
+        )
+        try:
+            path = Path(get_package_share_directory(PACKAGE)) / "config"
+            if path.is_dir():
+                return path
+        except (PackageNotFoundError, ValueError, KeyError):
+            pass
+    except ImportError:
+        pass
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def parse_bool(value: str | bool) -> bool:
+    """Launch-argument boolean ('true'/'false', '1'/'0', any case)."""
+    if isinstance(value, bool):
+        return value
+    v = str(value).strip().lower()
+    if v in ("true", "1", "yes", "on"):
+        return True
+    if v in ("false", "0", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def resolve(kind: str, values: dict[str, str] | None = None) -> dict[str, str]:
+    """Launch argument values for ``kind`` with defaults filled in.
+
+    Raises:
+        ValueError: Unknown kind or argument.
+    """
+    if kind not in LAUNCH_ARGUMENTS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    out = {name: default for name, default, _ in LAUNCH_ARGUMENTS[kind]}
+    for k, v in (values or {}).items():
+        if k not in out:
+            raise ValueError(f"unknown launch argument {k!r} for {kind} (known: {sorted(out)})")
+        out[k] = v
+    return out
+
+
+def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: bool,
+                 cfg: Path) -> NodeSpec:
+    overrides = {"checkpoint": v["checkpoint"], "rate_hz": float(v["rate_hz"]), "task": task,
+                 "use_sim_time": use_sim_time, "use_leader": use_leader}
+    if use_leader:
+        overrides["safety.leader_distance"] = LEADER_BARRIER_DISTANCE
+    return NodeSpec("policy_node", "policy_node", v["namespace"],
+                    [str(cfg / "policy.yaml"), overrides],
+                    ["--ros-args", "--log-level", v["log_level"]])
+
+
+def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
+    overrides = {"task": task, "real_time_factor": float(v["real_time_factor"]),
+                 "seed": int(v["seed"]), "use_sim_time": False}
+    return NodeSpec("sim_node", "sim_node", v["namespace"], [str(cfg / "sim.yaml"), overrides],
+                    ["--ros-args", "--log-level", v["log_level"]])
+
+
+def node_specs(kind: str, values: dict[str, str] | None = None) -> list[NodeSpec]:
+    """Nodes started by launch file ``kind`` (policy, sim, fly_to_target, leader_follow).
+
+    The sim publishes /clock and runs on the wall clock; a policy_node launched beside it
+    follows sim time, so the two agree whatever ``real_time_factor`` is.
+    """
+    v = resolve(kind, values)
+    cfg = config_dir()
+    if kind == "policy":
+        return [_policy_spec(v, v["task"], parse_bool(v["use_sim_time"]),
+                             parse_bool(v["use_leader"]), cfg)]
+    if kind == "sim":
+        return [_sim_spec(v, v["task"], cfg)]
+    leader = kind == "leader_follow"
+    return [_sim_spec(v, kind, cfg), _policy_spec(v, kind, True, leader, cfg)]

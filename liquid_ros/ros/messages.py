@@ -1,0 +1,184 @@
+"""Message conversions and QoS profiles shared by the nodes.
+
+``nav_msgs/Odometry`` follows REP-105: the pose is in ``header.frame_id`` (the world, ENU) and
+the twist in ``child_frame_id`` (the body, FLU), so the world velocity the policy needs is the
+body twist rotated by the attitude.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import TwistStamped, WrenchStamped
+from nav_msgs.msg import Odometry
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+)
+from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
+
+SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                        reliability=ReliabilityPolicy.BEST_EFFORT,
+                        durability=DurabilityPolicy.VOLATILE)
+"""Sensor-data QoS with a latest-value buffer (keep last 1, best effort)."""
+COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.VOLATILE)
+"""Commands: reliable, only the newest matters."""
+STATUS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+                        reliability=ReliabilityPolicy.RELIABLE)
+"""Status, metrics and diagnostics."""
+
+
+def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vector ``v`` (3,) by unit quaternion ``q`` (x, y, z, w)."""
+    u, w = q[:3], q[3]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+@dataclass(frozen=True)
+class OdomSample:
+    """One odometry reading in SI units (world ENU, body FLU).
+
+    Attributes:
+        position: World position (3,) m.
+        velocity: World velocity (3,) m/s.
+        quaternion: Attitude (4,) x, y, z, w (unit norm).
+        angular_velocity: Body rate (3,) rad/s.
+    """
+
+    position: np.ndarray
+    velocity: np.ndarray
+    quaternion: np.ndarray
+    angular_velocity: np.ndarray
+
+    def state(self) -> np.ndarray:
+        """Policy state (10,) float32: world velocity, quaternion, body rate."""
+        return np.concatenate([self.velocity, self.quaternion,
+                               self.angular_velocity]).astype(np.float32)
+
+
+def odom_from_msg(msg: Odometry, max_abs: float = 1e4) -> OdomSample:
+    """Convert and validate an Odometry message.
+
+    Raises:
+        ValueError: A non-finite or absurd (``> max_abs``) field, or a quaternion that is not
+            close to unit norm (it is renormalised when within 10%).
+    """
+    p, o = msg.pose.pose.position, msg.pose.pose.orientation
+    lin, ang = msg.twist.twist.linear, msg.twist.twist.angular
+    pos = np.array([p.x, p.y, p.z], np.float64)
+    quat = np.array([o.x, o.y, o.z, o.w], np.float64)
+    v_body = np.array([lin.x, lin.y, lin.z], np.float64)
+    omega = np.array([ang.x, ang.y, ang.z], np.float64)
+    for name, val in (("position", pos), ("orientation", quat), ("linear twist", v_body),
+                      ("angular twist", omega)):
+        if not np.all(np.isfinite(val)):
+            raise ValueError(f"odometry {name} is not finite: {val}")
+        if np.any(np.abs(val) > max_abs):
+            raise ValueError(f"odometry {name} exceeds {max_abs}: {val}")
+    norm = float(np.linalg.norm(quat))
+    if abs(norm - 1.0) > 0.1:
+        raise ValueError(f"odometry orientation is not a unit quaternion (norm {norm:.3g})")
+    quat = quat / norm
+    return OdomSample(pos, quat_rotate(quat, v_body), quat, omega)
+
+
+def odom_to_msg(msg: Odometry, position: np.ndarray, quaternion: np.ndarray,
+                velocity_world: np.ndarray, angular_velocity_body: np.ndarray) -> Odometry:
+    """Fill an Odometry message (header and frames untouched); twist in the body frame."""
+    q = np.asarray(quaternion, np.float64)
+    q_inv = np.array([-q[0], -q[1], -q[2], q[3]])
+    v_body = quat_rotate(q_inv, np.asarray(velocity_world, np.float64))
+    pp, po = msg.pose.pose.position, msg.pose.pose.orientation
+    pp.x, pp.y, pp.z = (float(x) for x in position)
+    po.x, po.y, po.z, po.w = (float(x) for x in q)
+    tl, ta = msg.twist.twist.linear, msg.twist.twist.angular
+    tl.x, tl.y, tl.z = (float(x) for x in v_body)
+    ta.x, ta.y, ta.z = (float(x) for x in angular_velocity_body)
+    return msg
+
+
+def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
+                accel: np.ndarray, yaw_rate: float) -> Any:
+    """Build the output command message.
+
+    Args:
+        output_type: ``wrench``, ``twist`` or ``array`` (see ``PolicyNodeConfig.output_type``).
+        stamp: builtin_interfaces/Time.
+        frame_id: Body frame.
+        wrench: (4,) thrust N, body torques N m (FLU).
+        accel: (3,) safe world acceleration m/s^2 (for ``twist``).
+        yaw_rate: rad/s (for ``twist``).
+    """
+    if output_type == "wrench":
+        msg = WrenchStamped()
+        msg.header.stamp, msg.header.frame_id = stamp, frame_id
+        msg.wrench.force.z = float(wrench[0])
+        t = msg.wrench.torque
+        t.x, t.y, t.z = float(wrench[1]), float(wrench[2]), float(wrench[3])
+        return msg
+    if output_type == "twist":
+        msg = TwistStamped()
+        msg.header.stamp, msg.header.frame_id = stamp, frame_id
+        lin = msg.twist.linear
+        lin.x, lin.y, lin.z = (float(a) for a in accel)
+        msg.twist.angular.z = float(yaw_rate)
+        return msg
+    if output_type == "array":
+        msg = Float64MultiArray()
+        msg.layout.dim = [MultiArrayDimension(label="thrust_tx_ty_tz", size=4, stride=4)]
+        msg.data = array.array("d", np.asarray(wrench, np.float64).tolist())
+        return msg
+    raise ValueError(f"output_type must be wrench, twist or array, got {output_type!r}")
+
+
+def command_type(output_type: str) -> type:
+    """Message class for ``output_type``."""
+    return {"wrench": WrenchStamped, "twist": TwistStamped,
+            "array": Float64MultiArray}[output_type]
+
+
+def wrench_from_msg(msg: WrenchStamped) -> np.ndarray:
+    """(4,) thrust, torques from a WrenchStamped (thrust is force.z in the body frame)."""
+    w, t = msg.wrench.force, msg.wrench.torque
+    return np.array([w.z, t.x, t.y, t.z], np.float64)
+
+
+def json_msg(data: dict) -> String:
+    """A std_msgs/String holding ``data`` as JSON (non-finite floats become null)."""
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [clean(x) for x in v]
+        if isinstance(v, (np.floating, float)):
+            return float(v) if np.isfinite(v) else None
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, np.bool_):
+            return bool(v)
+        return v
+    return String(data=json.dumps(clean(data)))
+
+
+def diagnostics_msg(stamp: Any, name: str, hardware_id: str, level: int, message: str,
+                    values: dict[str, Any]) -> DiagnosticArray:
+    """A DiagnosticArray with one status; ``level`` 0 OK, 1 WARN, 2 ERROR, 3 STALE."""
+    status = DiagnosticStatus(level=bytes([level]), name=name, message=message,
+                              hardware_id=hardware_id,
+                              values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
+    return DiagnosticArray(header=_header(stamp), status=[status])
+
+
+def _header(stamp: Any) -> Any:
+    from std_msgs.msg import Header
+    return Header(stamp=stamp)

@@ -1,0 +1,288 @@
+"""policy_node: a managed (lifecycle) node flying a LiquidPolicy behind the SafetyFilter.
+
+Topics (relative, remappable): subscribes ``camera/image_raw`` (Image, or CompressedImage with
+``compressed``), ``odom`` and optionally ``leader/odom`` with sensor-data QoS; publishes
+``cmd_wrench`` (or the ``output_type`` message), ``~/action_nominal`` (Float64MultiArray, the raw
+policy action), ``~/safety_status`` (std_msgs/String holding JSON: mode, reason, the stage-1 and
+stage-2 SafetyStatus dicts with active constraints, intervention size and infeasible flag) and
+``/diagnostics``. Services: ``~/pause`` (SetBool: true pauses, the drone hovers in place) and
+``~/emergency_stop`` (Trigger: land, then zero thrust below ``ground_altitude``; latched until
+the node is deactivated and activated again).
+
+Lifecycle: configure loads the policy and creates subscriptions and publishers; activate resets
+the hidden state and starts the control timer (node clock, so ``use_sim_time`` works); deactivate
+stops it after publishing one hover command; cleanup destroys everything. Inactive nodes publish
+no commands. ``autostart`` (default true) configures and activates at start.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import deque
+from typing import Any
+
+import rclpy
+import torch
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Float64MultiArray, String
+from std_srvs.srv import SetBool, Trigger
+
+from liquid_ros.control.controller import AccelerationController, ControllerConfig
+from liquid_ros.control.quadrotor import CF2X
+from liquid_ros.ros import messages as m
+from liquid_ros.ros.config import POLICY_NODE_RANGES, POLICY_NODE_READ_ONLY, PolicyNodeConfig
+from liquid_ros.ros.control_loop import PolicyLoop, TickResult
+from liquid_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
+from liquid_ros.ros.params import (
+    dataclass_from_parameters,
+    declare_dataclass_parameters,
+    validate_update,
+)
+from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size
+from liquid_ros.ros.usage import print_help_if_asked
+from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
+
+OK = TransitionCallbackReturn.SUCCESS
+
+
+class PolicyNode(LifecycleNode):
+    """Lifecycle node wrapping ``PolicyLoop``; see the module docstring for its interface."""
+
+    def __init__(self, node_name: str = "policy_node", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self.groups = {"": (PolicyNodeConfig, None), "safety": (SafetyConfig, None),
+                       "controller": (ControllerConfig, None)}
+        declare_dataclass_parameters(self, PolicyNodeConfig, ranges=POLICY_NODE_RANGES,
+                                     read_only=POLICY_NODE_READ_ONLY)
+        declare_dataclass_parameters(self, SafetyConfig, "safety")
+        declare_dataclass_parameters(self, ControllerConfig, "controller")
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.cfg: PolicyNodeConfig = dataclass_from_parameters(self, PolicyNodeConfig)
+        self.loop: PolicyLoop | None = None
+        self.timer = self.diag_timer = None
+        self.subs: list[Any] = []
+        self.pubs: dict[str, Any] = {}
+        self.rejected = {"image": 0, "odom": 0, "leader": 0}
+        self.tick_log: deque[tuple[float, float]] = deque(maxlen=100_000)  # (wall start, compute)
+        self._mode = "inactive"
+        self._diag_t = (0.0, 0)
+        self.create_service(SetBool, "~/pause", self._on_pause)
+        self.create_service(Trigger, "~/emergency_stop", self._on_estop)
+
+    # lifecycle -------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the policy; create subscriptions, publishers and the diagnostics timer."""
+        cfg = self.cfg = dataclass_from_parameters(self, PolicyNodeConfig)
+        torch.set_num_threads(cfg.torch_threads)
+        try:
+            policy, source, warning = load_or_init_policy(cfg.checkpoint, cfg.task)
+        except (ValueError, OSError) as exc:
+            self.get_logger().error(f"cannot load the policy: {exc}")
+            return TransitionCallbackReturn.FAILURE
+        if warning:
+            self.get_logger().warning(warning)
+        self.get_logger().info(f"flying {source} at {cfg.rate_hz} Hz")
+        self.image_size = policy_image_size(policy)
+        self.loop = PolicyLoop(policy, self._make_safety(), self._make_controller(), cfg, CF2X)
+        img_type = CompressedImage if cfg.compressed else Image
+        self.subs = [
+            self.create_subscription(img_type, cfg.image_topic, self._on_image, m.SENSOR_QOS),
+            self.create_subscription(Odometry, cfg.odom_topic, self._on_odom, m.SENSOR_QOS)]
+        if cfg.use_leader:
+            self.subs.append(self.create_subscription(
+                Odometry, cfg.leader_odom_topic, self._on_leader, m.SENSOR_QOS))
+        self.pubs = {
+            "cmd": self.create_publisher(m.command_type(cfg.output_type), cfg.cmd_topic,
+                                         m.COMMAND_QOS),
+            "nominal": self.create_publisher(Float64MultiArray, "~/action_nominal",
+                                             m.STATUS_QOS),
+            "status": self.create_publisher(String, "~/safety_status", m.STATUS_QOS),
+            "diag": self.create_publisher(DiagnosticArray, "/diagnostics", m.STATUS_QOS)}
+        self.diag_timer = self.create_timer(cfg.diagnostics_period, self._publish_diagnostics)
+        return OK
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Reset the hidden state and start the control timer."""
+        self.loop.reset()
+        self.timer = self.create_timer(1.0 / self.cfg.rate_hz, self._on_tick)
+        self._mode = "active"
+        return OK
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop the control timer after one hover command."""
+        self._stop_timer()
+        self.loop.paused = True
+        self._publish(self.loop.tick(self._now()))  # one safe hover command, then silence
+        self.loop.paused = False
+        self._mode = "inactive"
+        return OK
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Destroy subscriptions, publishers and timers."""
+        self._teardown()
+        return OK
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release everything (as cleanup)."""
+        self._teardown()
+        return OK
+
+    def autostart(self) -> bool:
+        """Configure and activate when the ``autostart`` parameter is true; True if active."""
+        if not self.cfg.autostart:
+            return False
+        return self.trigger_configure() == OK and self.trigger_activate() == OK
+
+    # callbacks ---------------------------------------------------------------------------
+    def _on_image(self, msg: Any) -> None:
+        h, w = self.image_size
+        try:
+            conv = compressed_msg_to_rgb if self.cfg.compressed else image_msg_to_rgb
+            rgb = conv(msg, h, w, self.cfg.resize_method)
+        except ValueError as exc:
+            self._reject("image", exc)
+            return
+        self.loop.set_image(rgb, self._now())
+
+    def _on_odom(self, msg: Odometry) -> None:
+        try:
+            self.loop.set_odom(m.odom_from_msg(msg), self._now())
+        except ValueError as exc:
+            self._reject("odom", exc)
+
+    def _on_leader(self, msg: Odometry) -> None:
+        try:
+            self.loop.set_leader(m.odom_from_msg(msg), self._now())
+        except ValueError as exc:
+            self._reject("leader", exc)
+
+    def _on_tick(self) -> None:
+        start = time.perf_counter()
+        res = self.loop.tick(self._now())
+        self._publish(res)
+        self.tick_log.append((start, time.perf_counter() - start))
+        if res.mode != self._mode:
+            text = f"mode {self._mode} -> {res.mode}" + (f" ({res.reason})" if res.reason else "")
+            if res.mode == "policy":
+                self.get_logger().info(text)
+            else:
+                self.get_logger().warning(text)
+            self._mode = res.mode
+
+    def _on_pause(self, req: SetBool.Request, resp: SetBool.Response) -> SetBool.Response:
+        if self.loop is None:
+            resp.success, resp.message = False, "not configured"
+            return resp
+        self.loop.paused = bool(req.data)
+        resp.success, resp.message = True, "paused (hover)" if req.data else "resumed"
+        return resp
+
+    def _on_estop(self, req: Trigger.Request, resp: Trigger.Response) -> Trigger.Response:
+        if self.loop is None:
+            resp.success, resp.message = False, "not configured"
+            return resp
+        self.loop.estop = True
+        self.get_logger().error("EMERGENCY STOP: landing, thrust cut on the ground")
+        resp.success, resp.message = True, "landing; deactivate and activate to clear"
+        return resp
+
+    def _check_parameters(self, params: list[Any]) -> SetParametersResult:
+        ranges = {"": POLICY_NODE_RANGES}
+        reason = validate_update(self, params, self.groups, ranges)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
+
+    def _apply_parameters(self, params: list[Any]) -> None:
+        self.cfg = dataclass_from_parameters(self, PolicyNodeConfig)
+        if self.loop is not None:
+            yaw = self.loop.controller.yaw_des
+            self.loop.config, self.loop.safety = self.cfg, self._make_safety()
+            self.loop.controller = self._make_controller()
+            self.loop.controller.reset(yaw)
+
+    # helpers ---------------------------------------------------------------------------
+    def _make_safety(self) -> SafetyFilter:
+        return SafetyFilter(dataclass_from_parameters(self, SafetyConfig, "safety"), CF2X)
+
+    def _make_controller(self) -> AccelerationController:
+        return AccelerationController(
+            CF2X, dataclass_from_parameters(self, ControllerConfig, "controller"))
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _reject(self, which: str, exc: Exception) -> None:
+        self.rejected[which] += 1
+        self.get_logger().warning(f"rejected {which}: {exc}", throttle_duration_sec=2.0)
+
+    def _publish(self, res: TickResult) -> None:
+        stamp = self.get_clock().now().to_msg()
+        self.pubs["cmd"].publish(m.command_msg(self.cfg.output_type, stamp, self.cfg.frame_id,
+                                               res.wrench, res.accel, res.yaw_rate))
+        self.pubs["nominal"].publish(Float64MultiArray(data=res.action_nominal.astype(float)
+                                                       .tolist()))
+        self.pubs["status"].publish(m.json_msg(res.status))
+
+    def _publish_diagnostics(self) -> None:
+        if self.loop is None:
+            return
+        now, wall = self._now(), time.monotonic()
+        t0, n0 = self._diag_t
+        ticks = self.loop.counters["ticks"]
+        rate = (ticks - n0) / (wall - t0) if t0 else 0.0
+        self._diag_t = (wall, ticks)
+        ages = self.loop.ages(now)
+        level = 0 if self._mode in ("policy", "active") else (
+            1 if self._mode in ("hover", "inactive") else 2)
+        values = {"mode": self._mode, "rate_hz_wall": f"{rate:.1f}",
+                  **{f"{k}_age_s": f"{v:.3f}" for k, v in ages.items()},
+                  **self.loop.counters, **{f"rejected_{k}": v for k, v in self.rejected.items()},
+                  "last_error": self.loop.last_error}
+        self.pubs["diag"].publish(m.diagnostics_msg(
+            self.get_clock().now().to_msg(), f"{self.get_name()}: control loop",
+            self.get_fully_qualified_name(), level, self._mode, values))
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.destroy_timer(self.timer)
+            self.timer = None
+
+    def _teardown(self) -> None:
+        self._stop_timer()
+        if self.diag_timer is not None:
+            self.destroy_timer(self.diag_timer)
+            self.diag_timer = None
+        for sub in self.subs:
+            self.destroy_subscription(sub)
+        for pub in self.pubs.values():
+            self.destroy_publisher(pub)
+        self.subs, self.pubs, self.loop = [], {}, None
+        self._mode = "inactive"
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console script ``policy_node``."""
+    if print_help_if_asked(args, "policy_node", __doc__):
+        return
+    rclpy.init(args=args)
+    node = PolicyNode()
+    try:
+        node.autostart()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        # Launch forwards SIGINT on top of the terminal's own: ignore repeats while tearing down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

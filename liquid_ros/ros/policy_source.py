@@ -1,0 +1,51 @@
+"""Which policy a node or the demo flies: a given checkpoint, the shipped one, or a fresh one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import liquid_ros
+
+
+def shipped_checkpoint(task: str) -> Path:
+    """Path of the checkpoint shipped for ``task`` (``liquid_ros/checkpoints/<task>.pt``)."""
+    return Path(liquid_ros.__file__).resolve().parent / "checkpoints" / f"{task}.pt"
+
+
+def load_or_init_policy(checkpoint: str, task: str) -> tuple[Any, str, str | None]:
+    """Load the policy to fly.
+
+    Args:
+        checkpoint: Checkpoint path; empty for the shipped one or a fresh policy.
+        task: Task name (selects the shipped checkpoint).
+
+    Returns:
+        (policy in eval mode, description of its source, warning or None). The warning is set
+        when no checkpoint exists and a freshly initialised, untrained policy is returned.
+
+    Raises:
+        liquid_ros.models.checkpoint.CheckpointError: A given checkpoint is missing, corrupt
+            or of the wrong format (a ValueError naming the file).
+    """
+    from liquid_ros.models.policy import LiquidPolicy, PolicyConfig
+
+    if checkpoint:
+        from liquid_ros.models.checkpoint import CheckpointError, load_policy
+        if not Path(checkpoint).is_file():
+            raise CheckpointError(f"checkpoint {checkpoint!r} does not exist")
+        return load_policy(checkpoint).eval(), f"checkpoint {checkpoint}", None
+    shipped = shipped_checkpoint(task)
+    if shipped.is_file():
+        from liquid_ros.models.checkpoint import load_policy
+        return load_policy(str(shipped)).eval(), f"shipped checkpoint {shipped}", None
+    warning = (f"NO CHECKPOINT: no 'checkpoint' parameter and none shipped for task {task!r} "
+               f"(looked for {shipped}); flying a freshly initialised, UNTRAINED LiquidPolicy. "
+               "The safety filter and controller still bound every command.")
+    return LiquidPolicy(PolicyConfig()).eval(), "untrained LiquidPolicy", warning
+
+
+def policy_image_size(policy: Any) -> tuple[int, int]:
+    """(height, width) of the policy's input images (64x64 if the policy does not say)."""
+    cfg = getattr(policy, "config", None)
+    return (int(getattr(cfg, "image_height", 64)), int(getattr(cfg, "image_width", 64)))

@@ -1,0 +1,164 @@
+"""sim_node: runs a liquid_ros task env and bridges it to ROS.
+
+Publishes ``/clock`` (sim time), ``camera/image_raw`` (rgb8), ``camera/camera_info``, ``odom``
+(frame ``odom``, child ``base_link``: pose in ENU, twist in the FLU body frame), for the leader
+task ``leader/odom``, and ``~/metrics`` (std_msgs/String JSON, reliable + transient local: the
+running episode summary every second, the final one at episode end and at exit). Subscribes
+``cmd_wrench`` (WrenchStamped, body frame) and applies it at the physics rate with zero-order
+hold for at most ``cmd_timeout`` s of sim time, then hovers (see ``SimBridge``).
+
+The node itself runs on the wall clock (a ``real_time_factor`` paced loop), never on
+``use_sim_time``: it is the source of /clock.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import rclpy
+from geometry_msgs.msg import WrenchStamped
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header, String
+
+from liquid_ros import sim
+from liquid_ros.ros import messages as m
+from liquid_ros.ros.config import SIM_NODE_RANGES, SIM_NODE_READ_ONLY, SimNodeConfig
+from liquid_ros.ros.image_conversion import rgb_to_image_msg
+from liquid_ros.ros.params import (
+    dataclass_from_parameters,
+    declare_dataclass_parameters,
+    validate_update,
+)
+from liquid_ros.ros.sim_bridge import SimBridge
+from liquid_ros.ros.usage import print_help_if_asked
+
+METRICS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class SimNode(Node):
+    """Publishes the simulated drone's sensors and applies received wrenches."""
+
+    def __init__(self, node_name: str = "sim_node", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        declare_dataclass_parameters(self, SimNodeConfig, ranges=SIM_NODE_RANGES,
+                                     read_only=SIM_NODE_READ_ONLY)
+        self.add_on_set_parameters_callback(
+            lambda ps: SetParametersResult(successful=(r := validate_update(
+                self, ps, {"": (SimNodeConfig, None)}, {"": SIM_NODE_RANGES})) is None,
+                reason=r or ""))
+        cfg = self.cfg = dataclass_from_parameters(self, SimNodeConfig)
+        env = sim.make(cfg.task, control_hz=cfg.control_rate_hz)
+        self.bridge = SimBridge(env, cfg.cmd_timeout, cfg.seed)
+        self.leader = cfg.task == "leader_follow"
+        self.pub_clock = self.create_publisher(Clock, "/clock", 10)
+        self.pub_image = self.create_publisher(Image, "camera/image_raw", m.SENSOR_QOS)
+        self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", m.SENSOR_QOS)
+        self.pub_odom = self.create_publisher(Odometry, "odom", m.SENSOR_QOS)
+        self.pub_leader = (self.create_publisher(Odometry, "leader/odom", m.SENSOR_QOS)
+                           if self.leader else None)
+        self.pub_metrics = self.create_publisher(String, "~/metrics", METRICS_QOS)
+        self.create_subscription(WrenchStamped, cfg.cmd_topic, self._on_cmd, m.COMMAND_QOS)
+        self.camera_info = self._camera_info(env.unwrapped.sim.config.camera)
+        self._last_metrics = 0.0
+        self._publish_observation()
+        self.timer = self.create_timer(self._period(), self._on_timer)
+
+    def _period(self) -> float:
+        rtf = self.get_parameter("real_time_factor").value
+        return 1e-4 if rtf == 0 else 1.0 / (self.cfg.control_rate_hz * rtf)
+
+    def _on_cmd(self, msg: WrenchStamped) -> None:
+        if not self.bridge.command(m.wrench_from_msg(msg)):
+            self.get_logger().warning("dropped a non-finite command", throttle_duration_sec=2.0)
+
+    def _on_timer(self) -> None:
+        if self.bridge.done:
+            self._finish_episode()
+            return
+        self.bridge.step()
+        self._publish_observation()
+        if self.bridge.done or self.bridge.time - self._last_metrics >= 1.0:
+            self._last_metrics = self.bridge.time
+            self.publish_metrics()
+
+    def _finish_episode(self) -> None:
+        if not self.get_parameter("loop_episodes").value:
+            return
+        self.bridge.episode += 1
+        self.bridge.reset()
+        self._last_metrics = 0.0
+        self._publish_observation()
+
+    def publish_metrics(self) -> dict[str, Any]:
+        """Publish (and return) the episode summary on ``~/metrics``."""
+        metrics = self.bridge.metrics()
+        self.pub_metrics.publish(m.json_msg(metrics))
+        return metrics
+
+    def _publish_observation(self) -> None:
+        b = self.bridge
+        max_t = self.get_parameter("max_episode_time").value
+        if max_t > 0 and b.time >= max_t and not b.done:
+            b.done = True
+            b.final_metrics = b.final_metrics or {"stopped_at_max_episode_time": True}
+        stamp = Time(nanoseconds=int(round(b.time * 1e9))).to_msg()
+        self.pub_clock.publish(Clock(clock=stamp))
+        info = b.info
+        odom = Odometry()
+        odom.header.stamp, odom.header.frame_id, odom.child_frame_id = stamp, "odom", "base_link"
+        self.pub_odom.publish(m.odom_to_msg(odom, info["position"], info["quaternion"],
+                                            info["velocity"], info["omega"]))
+        img = rgb_to_image_msg(b.obs["image"], Image())
+        img.header.stamp, img.header.frame_id = stamp, self.cfg.camera_frame
+        self.pub_image.publish(img)
+        self.camera_info.header.stamp = stamp
+        self.pub_info.publish(self.camera_info)
+        if self.pub_leader is not None:
+            lo = Odometry()
+            lo.header.stamp, lo.header.frame_id, lo.child_frame_id = stamp, "odom", "leader"
+            self.pub_leader.publish(m.odom_to_msg(lo, info["leader_position"],
+                                                  [0.0, 0.0, 0.0, 1.0],
+                                                  info["leader_velocity"], [0.0, 0.0, 0.0]))
+
+    def _camera_info(self, cam: Any) -> CameraInfo:
+        f = float(cam.focal_px)
+        cx, cy = (cam.width - 1) / 2.0, (cam.height - 1) / 2.0
+        return CameraInfo(header=Header(frame_id=self.cfg.camera_frame),
+                          height=cam.height, width=cam.width, distortion_model="plumb_bob",
+                          d=[0.0] * 5, k=[f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0],
+                          r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+                          p=[f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
+def main(args: list[str] | None = None) -> None:
+    """Console script ``sim_node``; prints the final metrics as JSON at exit."""
+    if print_help_if_asked(args, "sim_node", __doc__):
+        return
+    rclpy.init(args=args)
+    node = SimNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        # Launch forwards SIGINT on top of the terminal's own: ignore repeats while tearing down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        metrics = node.bridge.metrics()
+        if rclpy.ok():
+            node.publish_metrics()
+        print(m.json_msg(metrics).data, flush=True)
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""PolicyLoop without DDS: modes, watchdog, time jumps, bounds (real policy and filter)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from liquid_ros.control.controller import AccelerationController
+from liquid_ros.control.quadrotor import CF2X
+from liquid_ros.models.policy import LiquidPolicy, PolicyConfig
+from liquid_ros.ros.config import PolicyNodeConfig
+from liquid_ros.ros.control_loop import PolicyLoop
+from liquid_ros.ros.messages import OdomSample
+from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
+
+
+def _odom(z: float = 1.0, vz: float = 0.0) -> OdomSample:
+    return OdomSample(np.array([0.0, 0.0, z]), np.array([0.0, 0.0, vz]),
+                      np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3))
+
+
+@pytest.fixture
+def loop():
+    torch.manual_seed(0)
+    cfg = PolicyNodeConfig(rate_hz=50.0, input_timeout=0.1, land_timeout=0.5)
+    lp = PolicyLoop(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
+                    AccelerationController(CF2X), cfg, CF2X)
+    lp.reset()
+    return lp
+
+
+def _feed(lp: PolicyLoop, t: float, odom: OdomSample | None = None) -> None:
+    lp.set_image(np.full((64, 64, 3), 100, np.uint8), t)
+    lp.set_odom(odom or _odom(), t)
+
+
+def _in_bounds(w: np.ndarray) -> bool:
+    return (np.all(np.isfinite(w)) and 0.0 <= w[0] <= CF2X.max_thrust + 1e-12
+            and np.all(np.abs(w[1:]) <= CF2X.max_torque + 1e-12))
+
+
+def test_policy_then_hover_then_land_then_recover(loop):
+    t = 0.0
+    for _ in range(5):
+        _feed(loop, t)
+        r = loop.tick(t)
+        assert r.mode == "policy" and _in_bounds(r.wrench)
+        t += 0.02
+    # input lost: hover within input_timeout + one period, holding thrust near weight
+    modes = []
+    for _ in range(40):
+        r = loop.tick(t)
+        modes.append(r.mode)
+        assert _in_bounds(r.wrench) and r.wrench[0] > 0.5 * CF2X.weight
+        t += 0.02
+    first_hover = modes.index("hover")
+    assert first_hover * 0.02 <= 0.1 + 2 * 0.02
+    assert "land" in modes and modes.index("land") > first_hover
+    _feed(loop, t)
+    assert loop.tick(t).mode == "policy"
+    assert loop.counters["fallback_ticks"] == sum(m != "policy" for m in modes)
+
+
+def test_time_jump_and_huge_dt(loop):
+    _feed(loop, 10.0)
+    loop.tick(10.0)
+    _feed(loop, 9.0)
+    r = loop.tick(9.0)  # clock went backwards
+    assert r.mode == "hover" and "backwards" in r.reason and _in_bounds(r.wrench)
+    _feed(loop, 100.0)
+    r = loop.tick(100.0)  # 91 s gap
+    assert r.mode == "policy" and r.dt == loop.config.max_dt
+    assert loop.counters["time_jumps"] == 1 and loop.counters["dt_clamped"] == 1
+
+
+def test_pause_estop_and_grounded(loop):
+    _feed(loop, 0.0)
+    loop.paused = True
+    r = loop.tick(0.0)
+    assert r.mode == "hover" and r.reason == "paused"
+    loop.paused = False
+    loop.estop = True
+    _feed(loop, 0.02, _odom(z=1.0))
+    r = loop.tick(0.02)
+    assert r.mode == "estop" and r.accel[2] < 0 and r.wrench[0] > 0
+    _feed(loop, 0.04, _odom(z=0.02))
+    r = loop.tick(0.04)
+    assert r.mode == "grounded" and np.all(r.wrench == 0.0)
+    loop.reset()
+    assert not loop.estop
+
+
+def test_no_input_ever_still_gives_hover_thrust(loop):
+    r = loop.tick(0.0)
+    assert r.mode in ("hover", "land") and _in_bounds(r.wrench)
+    assert r.wrench[0] > 0.5 * CF2X.weight
+
+
+def test_status_reports_both_stages(loop):
+    _feed(loop, 0.0, _odom(z=9.99, vz=2.0))  # near the ceiling, climbing: barrier must act
+    r = loop.tick(0.0)
+    assert r.mode == "policy"
+    assert r.status["stage1"]["active"] and r.status["stage1"]["intervention"] > 0
+    assert "stage2" in r.status and loop.counters["interventions"] == 1
