@@ -1,0 +1,459 @@
+"""Rollout back ends that survive faults: local worker processes, and Ray for clusters.
+
+Both implement :class:`~liquid_ros.train.rollouts.Backend`: one attempt per seed, outcomes in
+completion order. A worker that raises, dies (killed, segfault, out of memory, lost Ray node)
+or runs past the per-episode ``timeout`` turns into a failed :class:`EpisodeOutcome` for exactly
+the seed it was running; :func:`~liquid_ros.train.rollouts.run_episodes` then retries that seed.
+A timed-out worker is killed before its outcome is reported, so a late result can never be
+delivered (or saved) twice.
+
+Results are pickled in the worker and unpickled here on both back ends, so a result is the same
+object graph (plain writable NumPy arrays) whichever back end produced it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import re
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from liquid_ros.train.rollouts import Backend, EpisodeFn, EpisodeOutcome
+
+DEFAULT_TIMEOUT = 600.0
+"""Default per-episode wall-clock limit (s): far above any episode we run, below forever."""
+
+
+def default_workers() -> int:
+    """Cores this process may use (the default worker count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers()
+    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1 or None, got {workers!r}")
+    return int(workers)
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    if (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+            or not 0 < timeout < float("inf")):
+        raise ValueError(f"timeout must be a positive finite number of seconds or None, "
+                         f"got {timeout!r}")
+    return float(timeout)
+
+
+def _failure(seed: int, error: str, trace: str = "") -> EpisodeOutcome:
+    return EpisodeOutcome(seed, False, None, error, trace)
+
+
+def _attempt(fn: EpisodeFn, seed: int) -> EpisodeOutcome:
+    """One attempt; an exception becomes a failed outcome (with its traceback)."""
+    try:
+        return EpisodeOutcome(seed, True, fn(seed))
+    except Exception as err:  # noqa: BLE001 - any episode error is reported, not raised
+        return _failure(seed, f"{type(err).__name__}: {err}", traceback.format_exc())
+
+
+def _limit_threads() -> None:
+    """One worker is one core's worth of work; torch's intra-op pool would oversubscribe."""
+    # The variables cover a torch imported later (e.g. when a policy loads); importing torch
+    # here would cost every worker a second of start-up even for episodes that never use it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+def _pickle_fn(fn: EpisodeFn) -> bytes:
+    try:
+        return pickle.dumps(fn)
+    except Exception as err:
+        raise ValueError(
+            f"fn must be picklable (a module-level function or a dataclass instance with "
+            f"__call__) to run in worker processes: {type(err).__name__}: {err}") from err
+
+
+def throughput(episodes: int, sim_seconds: float, wall_seconds: float) -> str:
+    """One line for the end of a run, e.g. ``12 episodes in 4.0 s: 3.00 episodes/s, ...``.
+
+    Args:
+        episodes: Episodes completed.
+        sim_seconds: Simulated time (s) they covered, all episodes together.
+        wall_seconds: Wall-clock time (s) of the run.
+    """
+    wall = max(float(wall_seconds), 1e-9)
+    return (f"{episodes} episodes in {wall:.1f} s: {episodes / wall:.2f} episodes/s, "
+            f"{sim_seconds / wall:.1f} sim-s/s")
+
+
+# ------------------------------------------------------------------------ local processes
+def _worker_main(conn: Connection, fn_bytes: bytes) -> None:
+    """Worker loop: receive a seed, acknowledge it, run it, send the outcome; None stops."""
+    # Ctrl-C reaches the whole process group; the parent alone decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads()
+    try:
+        fn = pickle.loads(fn_bytes)
+        _limit_threads()
+        load_error = None
+    except Exception as err:  # noqa: BLE001 - reported for every seed instead of a silent exit
+        fn, load_error = None, (f"cannot load the episode function in a worker: "
+                                f"{type(err).__name__}: {err}", traceback.format_exc())
+    while True:
+        try:
+            seed = conn.recv()
+        except EOFError:
+            return
+        if seed is None:
+            return
+        conn.send(("start", seed))
+        out = _failure(seed, *load_error) if fn is None else _attempt(fn, seed)
+        try:
+            conn.send(("done", out))
+        except Exception as err:  # noqa: BLE001 - pickling fails before anything is written
+            conn.send(("done", _failure(seed, f"episode result is not picklable: "
+                                              f"{type(err).__name__}: {err}")))
+
+
+def _send(conn: Connection, seed: int) -> None:
+    try:
+        conn.send(seed)
+    except OSError:
+        pass  # the worker just died: its sentinel fails the seed on the next wait
+
+
+@dataclass
+class _Worker:
+    """Parent-side handle of one worker process and the seed it holds."""
+
+    proc: Any
+    conn: Connection
+    seed: int | None = None
+    started: float | None = None
+    done: list[EpisodeOutcome] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Ask the worker to exit; kill it if it does not within a second."""
+        if self.seed is None and self.proc.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.proc.join(1.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
+
+class ProcessBackend:
+    """Episodes in local worker processes that survive dead and hung workers.
+
+    Each worker runs one episode at a time, so the parent always knows which seed a worker
+    holds: a dead worker fails only that seed and a replacement process takes the worker's
+    place; episodes queued behind it lose nothing. Workers are spawned (not forked), so PyBullet
+    and torch state never leak between parent and workers; each uses one torch thread.
+
+    Args:
+        workers: Number of processes (>= 1); None for every core this process may use.
+        timeout: Wall-clock limit (s) of one episode, counted from when the worker starts it
+            (process start-up is not counted); a worker past it is killed and the attempt
+            failed. None disables the limit.
+
+    Raises:
+        ValueError: On a bad ``workers`` or ``timeout``.
+    """
+
+    def __init__(self, workers: int | None = None, *,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        self.workers = _check_workers(workers)
+        self.timeout = _check_timeout(timeout)
+
+    def __repr__(self) -> str:
+        return f"ProcessBackend(workers={self.workers}, timeout={self.timeout})"
+
+    def close(self) -> None:
+        """Nothing to release: workers live only inside :meth:`submit_all`."""
+
+    def __enter__(self) -> ProcessBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit_all(self, fn: EpisodeFn, seeds: list[int]) -> Iterator[EpisodeOutcome]:
+        """Run one attempt of ``fn`` for each seed; yield outcomes in completion order.
+
+        Raises:
+            ValueError: If ``fn`` cannot be pickled.
+        """
+        queue = deque(int(s) for s in seeds)
+        if not queue:
+            return
+        fn_bytes = _pickle_fn(fn)
+        ctx = mp.get_context("spawn")
+        workers: list[_Worker] = []
+        try:
+            for _ in range(min(self.workers, len(queue))):
+                workers.append(self._spawn(ctx, fn_bytes, queue))
+            while any(w.seed is not None for w in workers):
+                busy = [w for w in workers if w.seed is not None]
+                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                                 self._wait_time(busy)))
+                outcomes: list[EpisodeOutcome] = []
+                for w in busy:
+                    if w.conn in ready or w.proc.sentinel in ready:
+                        self._drain(w)
+                    outcomes.extend(w.done)
+                    w.done.clear()
+                    if w.seed is not None and not w.proc.is_alive():
+                        outcomes.append(self._lost(w, f"WorkerDied: worker process exited "
+                                                      f"with code {w.proc.exitcode}"))
+                    elif w.seed is not None and self._overdue(w):
+                        w.proc.kill()
+                        outcomes.append(self._lost(w, f"TimeoutError: episode ran longer than "
+                                                      f"{self.timeout:g} s; worker killed"))
+                for i, w in enumerate(workers):
+                    if w.seed is None and queue:
+                        if w.proc.is_alive():
+                            w.seed = queue.popleft()
+                            _send(w.conn, w.seed)
+                        else:
+                            w.stop()
+                            workers[i] = self._spawn(ctx, fn_bytes, queue)
+                yield from outcomes
+        finally:
+            for w in workers:
+                w.stop()
+
+    def _spawn(self, ctx: Any, fn_bytes: bytes, queue: deque[int]) -> _Worker:
+        """Start a worker process and hand it the next seed (it waits in the pipe)."""
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child, fn_bytes), daemon=True,
+                           name="liquid_ros-rollout")
+        proc.start()
+        child.close()
+        w = _Worker(proc, parent, seed=queue.popleft())
+        _send(parent, w.seed)
+        return w
+
+    def _drain(self, w: _Worker) -> None:
+        """Read every message the worker has sent; a broken pipe means it died."""
+        try:
+            while w.conn.poll():
+                kind, value = w.conn.recv()
+                if kind == "start":
+                    w.started = time.monotonic()
+                else:
+                    w.done.append(value)
+                    w.seed, w.started = None, None
+        except (EOFError, OSError):
+            pass  # the process sentinel reports the death
+
+    def _overdue(self, w: _Worker) -> bool:
+        return (self.timeout is not None and w.started is not None
+                and time.monotonic() - w.started > self.timeout)
+
+    def _wait_time(self, busy: list[_Worker]) -> float | None:
+        if self.timeout is None:
+            return None
+        # A worker still starting up has no deadline yet; look again shortly.
+        left = [w.started + self.timeout - time.monotonic() if w.started is not None
+                else 1.0 for w in busy]
+        return max(0.0, min(left)) + 0.01
+
+    @staticmethod
+    def _lost(w: _Worker, error: str) -> EpisodeOutcome:
+        """Fail the worker's seed; the dead process is replaced when a seed needs it."""
+        w.proc.join()
+        out = _failure(int(w.seed), error)  # type: ignore[arg-type]
+        w.seed, w.started = None, None
+        return out
+
+
+# ---------------------------------------------------------------------------------- Ray
+def _ray_attempt(fn: EpisodeFn, seed: int) -> bytes:
+    """Ray task body: one attempt, returned pickled (see the module docstring)."""
+    _limit_threads()
+    out = _attempt(fn, seed)
+    try:
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as err:  # noqa: BLE001 - reported as the attempt's failure
+        return pickle.dumps(_failure(seed, f"episode result is not picklable: "
+                                           f"{type(err).__name__}: {err}"))
+
+
+def _import_path() -> str:
+    """This process's ``sys.path`` as a PYTHONPATH value.
+
+    Local Ray workers otherwise see only the driver's working directory, so an episode function
+    from a test folder, or the working tree shadowing an installed copy, would not import (or
+    import the wrong code); spawned processes inherit ``sys.path`` the same way.
+    """
+    paths = (os.path.abspath(p or os.curdir) for p in sys.path)
+    return os.pathsep.join(p for p in dict.fromkeys(paths) if os.path.isdir(p))
+
+
+class RayBackend:
+    """Episodes as Ray tasks, on a local Ray instance or a Ray cluster.
+
+    At most ``workers`` episodes are in flight, each a task of one CPU that Ray does not retry
+    itself (``max_retries=0``), so every attempt is counted by :func:`run_episodes`. A task
+    that raises, whose worker or node is lost, or that runs past ``timeout`` (counted from
+    submission; the in-flight cap keeps that close to its start) fails its seed; an overdue
+    task is force-cancelled, which kills its worker process.
+
+    Args:
+        address: None, ``""`` or ``"local"`` to start a local Ray instance with ``workers``
+            CPUs (its workers import with this process's ``sys.path``); else a cluster address
+            (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``), whose nodes need liquid_ros
+            and the episode function's module installed. If Ray is already initialised in this
+            process, that instance is used as is.
+        workers: Episodes in flight; None for a local instance's cores or the cluster's CPUs.
+        timeout: Wall-clock limit (s) of one episode; None disables it.
+        log_to_driver: Forward the workers' stdout and stderr to this process.
+
+    Raises:
+        ImportError: If Ray is not installed (``pip install liquid_ros[ray]``).
+        ValueError: On a bad ``workers`` or ``timeout``.
+    """
+
+    def __init__(self, address: str | None = None, workers: int | None = None, *,
+                 timeout: float | None = DEFAULT_TIMEOUT, log_to_driver: bool = True) -> None:
+        self.timeout = _check_timeout(timeout)
+        if workers is not None:
+            _check_workers(workers)
+        try:
+            import ray
+        except ImportError as err:
+            raise ImportError("the Ray back end needs Ray: pip install liquid_ros[ray] "
+                              "(or pip install 'ray[default]')") from err
+        import logging
+
+        self._ray = ray
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
+            if address in (None, "", "local"):
+                ray.init(num_cpus=_check_workers(workers), include_dashboard=False,
+                         log_to_driver=log_to_driver, logging_level=logging.WARNING,
+                         runtime_env={"env_vars": {"PYTHONPATH": _import_path()}})
+            else:
+                ray.init(address=address, log_to_driver=log_to_driver,
+                         logging_level=logging.WARNING)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = _check_workers(workers) if workers is not None else max(1, cpus)
+        self._task = ray.remote(num_cpus=1, max_retries=0)(_ray_attempt)
+
+    def __repr__(self) -> str:
+        return f"RayBackend(workers={self.workers}, timeout={self.timeout})"
+
+    def close(self) -> None:
+        """Shut Ray down if this back end started it."""
+        if self._owns_ray and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owns_ray = False
+
+    def __enter__(self) -> RayBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit_all(self, fn: EpisodeFn, seeds: list[int]) -> Iterator[EpisodeOutcome]:
+        """Run one attempt of ``fn`` for each seed; yield outcomes in completion order.
+
+        Raises:
+            ValueError: If ``fn`` cannot be pickled.
+        """
+        ray = self._ray
+        queue = deque(int(s) for s in seeds)
+        if not queue:
+            return
+        _pickle_fn(fn)  # the same early, clear error as the process back end
+        fn_ref = ray.put(fn)
+        inflight: dict[Any, tuple[int, float]] = {}
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < self.workers:
+                    seed = queue.popleft()
+                    inflight[self._task.remote(fn_ref, seed)] = (seed, time.monotonic())
+                refs = list(inflight)
+                ready, rest = ray.wait(refs, num_returns=1, timeout=self._wait_time(inflight))
+                if ready and rest:
+                    more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+                    ready += more
+                outcomes = [self._collect(ref, inflight.pop(ref)[0]) for ref in ready]
+                now = time.monotonic()
+                for ref, (seed, start) in list(inflight.items()):
+                    if self.timeout is not None and now - start > self.timeout:
+                        ray.cancel(ref, force=True)
+                        del inflight[ref]
+                        outcomes.append(_failure(seed, f"TimeoutError: episode ran longer "
+                                                       f"than {self.timeout:g} s; task "
+                                                       f"cancelled"))
+                yield from outcomes
+        finally:
+            for ref in inflight:
+                ray.cancel(ref, force=True)
+
+    def _collect(self, ref: Any, seed: int) -> EpisodeOutcome:
+        try:
+            return pickle.loads(self._ray.get(ref))
+        except self._ray.exceptions.RayError as err:
+            # Worker crashed, node lost, task cancelled: the attempt failed, the run goes on.
+            return _failure(seed, _ray_error(err))
+
+    def _wait_time(self, inflight: dict[Any, tuple[int, float]]) -> float | None:
+        if self.timeout is None:
+            return None
+        first = min(start for _, start in inflight.values())
+        return max(0.0, first + self.timeout - time.monotonic()) + 0.01
+
+
+def _ray_error(err: Exception) -> str:
+    """``Type: message`` of a Ray error: the cause, without colour codes or Ray's header."""
+    cause = getattr(err, "cause", None)
+    err = cause if isinstance(cause, BaseException) else err
+    lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines()]
+    text = next((ln for ln in lines if ln and not ln.startswith("ray::")), "")
+    return f"{type(err).__name__}: {text[:300]}"
+
+
+def make_backend(workers: int | None = None, ray: str | None = None, *,
+                 timeout: float | None = DEFAULT_TIMEOUT) -> Backend:
+    """The back end a command line asks for.
+
+    Args:
+        workers: Parallel episodes; None for every local core (or, with a cluster, its CPUs).
+        ray: None for local processes (the default); ``""`` or ``"local"`` for a local Ray
+            instance; anything else is a Ray cluster address.
+        timeout: Wall-clock limit (s) of one episode; None disables it.
+
+    Returns:
+        A :class:`ProcessBackend` or :class:`RayBackend`; call its ``close()`` when done.
+
+    Raises:
+        ImportError: If a Ray back end is asked for and Ray is not installed.
+        ValueError: On a bad ``workers`` or ``timeout``.
+    """
+    if ray is None:
+        return ProcessBackend(workers, timeout=timeout)
+    return RayBackend(None if ray in ("", "local") else ray, workers, timeout=timeout)
