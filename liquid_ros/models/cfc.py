@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from liquid_ros.models import _fast
+from liquid_ros.models import _fast, _fused_cfc
 from liquid_ros.models.cfc_cell import MODES, CfCCell, WiredCfCCell
 from liquid_ros.models.ltc_rnn import step_dt
 from liquid_ros.models.sequence import LSTMMemory, RecurrentSequence
@@ -53,6 +53,12 @@ class CfC(RecurrentSequence):
             after a one-off compile of about 15 s; falls back to eager if compiling fails).
         fast_step: Use the numba kernel for batch-1 ``step`` calls without autograd (wired or
             backbone-free cells).
+
+    Attributes:
+        fused: Run whole CPU sequences of backbone-free (wired) cells through the numba
+            sequence kernel with its analytic backward (``_fused_cfc``). Default True; ignored
+            without numba, with a backbone, on other devices, with mixed memory, while
+            tracing, and when ``compile_step`` is set and autograd is on.
     """
 
     def __init__(
@@ -111,6 +117,7 @@ class CfC(RecurrentSequence):
             self.output_size = proj_size
         if self.use_mixed:
             self.lstm = LSTMMemory(input_size, self.state_size)
+        self.fused = True
         self.fast_step = fast_step
         self._snapshot: tuple | None = None
         self._snapshot_key: list[int] | None = None
@@ -153,10 +160,24 @@ class CfC(RecurrentSequence):
             out.append((w_x, w_h, b, cell.heads() if cell.backbone is not None else None))
         return out
 
+    def _use_fused(self, x: torch.Tensor) -> bool:
+        return (
+            self.fused and _fused_cfc.HAVE_NUMBA and not self.use_mixed
+            and all(cell.backbone is None for cell in self.cells)
+            and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and not (self.compile_step and torch.is_grad_enabled())
+            and not torch.jit.is_tracing()
+        )
+
     def _sequence(self, x, h, c, dt):
         fused = self._fused()
         w_x, _, b, _ = fused[0]
         first0 = torch.matmul(x, w_x.t()) + b  # input part of layer 0 for every step at once
+        if self._use_fused(x):
+            ts = x.new_ones(x.shape[:2]) if dt is None else dt[..., 0]
+            states = _fused_cfc.stack_sequence(self.cells, self.mode, first0, h, ts)
+            y = states[..., self.state_size - self.layer_sizes[-1]:]
+            return self.fc(y), states[:, -1], c
         first_steps = first0.unbind(1)
         x_steps = x.unbind(1) if self.use_mixed else None
         dt_steps = None if dt is None else dt.unbind(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from liquid_ros.models import _fast
+from liquid_ros.models import _fast, _fused_ltc
 from liquid_ros.models.ltc import LTCCell, _unfold_fn, ltc_unfold
 from liquid_ros.models.sequence import LSTMMemory, RecurrentSequence
 from liquid_ros.models.wiring import FullyConnected, Wiring
@@ -46,6 +46,12 @@ class LTC(RecurrentSequence):
         compile_ode: Run the ODE sub-steps through ``torch.compile`` (faster training after a
             one-off compile of about 15 s; falls back to eager if compiling fails).
         fast_step: Use the numba kernel for batch-1 ``step`` calls without autograd.
+
+    Attributes:
+        fused: Run whole CPU sequences (forward and training) through the numba sequence
+            solver with its analytic backward (``_fused_ltc``; about 5x faster than eager
+            torch). Default True; ignored without numba, on other devices, with mixed memory,
+            while tracing, and when ``compile_ode`` is set and autograd is on.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class LTC(RecurrentSequence):
         if self.use_mixed:
             self.lstm = LSTMMemory(input_size, self.state_size)
         self.compile_ode = bool(compile_ode)
+        self.fused = True
         self.fast_step = fast_step
         self._snapshot: tuple | None = None
         self._snapshot_key: list[int] | None = None
@@ -92,8 +99,19 @@ class LTC(RecurrentSequence):
             "epsilon": c.epsilon, "implicit_param_constraints": c.implicit_param_constraints,
         }
 
+    def _use_fused(self, x: torch.Tensor) -> bool:
+        return (
+            self.fused and _fused_ltc.HAVE_NUMBA and not self.use_mixed
+            and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and not (self.compile_ode and torch.is_grad_enabled())
+            and not torch.jit.is_tracing()
+        )
+
     def _sequence(self, x, h, c, dt):
         cell = self.rnn_cell
+        if self._use_fused(x):
+            v = _fused_ltc.cell_sequence(cell, x, h, dt)
+            return cell.map_outputs(v), v[:, -1], c
         p = cell.constrained()
         num_s, den_s = cell.sensory_terms(cell.map_inputs(x), p)
         cm_t = cell.cm_over_dt(p, 1.0 if dt is None else dt)
