@@ -117,7 +117,7 @@ def test_cfc_sequence_gradcheck(mode):
 
 
 def assert_params_gradcheck(model, x, h0, ts):
-    """gradcheck of the fused path through the model with respect to all its parameters."""
+    """Run gradcheck on the fused path through the model with respect to all its parameters."""
     model.fused = True
     names = [n for n, _ in model.named_parameters()]
     probe = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
