@@ -77,7 +77,8 @@ def test_layers_do_not_import_ros() -> None:
         "    pkg = importlib.import_module('liquid_ros.' + layer)\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        importlib.import_module(m.name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('rclpy', 'rosidl_runtime_py'))\n"
+        "ros = ('rclpy', 'rosidl_runtime_py')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ros)\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"
     )
