@@ -1,0 +1,181 @@
+"""``liquid-ros eval``: closed-loop evaluation of a checkpoint, safety filter on.
+
+Prints the success rate, the task's mean metrics, safety violations (altitude floor breached,
+ground crash, leader collision) and filter interventions; ``--json`` puts the same numbers as
+one JSON object on the last line. Writes ``trajectories.png`` (and with ``--saliency``,
+``saliency.png`` and ``neuron_activity.png`` of the first episode) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liquid_ros.train.closed_loop import PolicyEpisode, PolicyResult, load_cached
+from liquid_ros.train.collect import parse_env_kwargs
+from liquid_ros.train.episodes import Perturbation
+from liquid_ros.train.plots import plot_neuron_activity, plot_saliency, plot_trajectories
+from liquid_ros.train.rollouts import LocalBackend, run_episodes
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="liquid-ros eval", description=__doc__.splitlines()[0])
+    p.add_argument("--task", required=True, help="fly_to_target or leader_follow")
+    p.add_argument("--checkpoint", required=True, help="policy .pt file")
+    p.add_argument("--episodes", type=int, default=50, help="number of episodes")
+    p.add_argument("--seed", type=int, default=100_000,
+                   help="first seed (held out: collect and DAgger use other seeds)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    p.add_argument("--saliency", action="store_true",
+                   help="write saliency and neuron-activity plots of the first episode")
+    p.add_argument("--out", default=None, help="folder for plots (default: no plots)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    p.add_argument("--no-safety", action="store_true", help="fly without the safety filter")
+    p.add_argument("--image-noise", type=float, default=0.0,
+                   help="perturbation: pixel noise std (fraction of full scale)")
+    p.add_argument("--brightness", type=float, default=0.0,
+                   help="perturbation: brightness shift (fraction of full scale)")
+    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
+                   help="environment keyword (e.g. family=\"figure_eight\"); repeatable")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return p
+
+
+def summarise(results: list[PolicyResult], failures: int = 0) -> dict[str, Any]:
+    """Aggregate episode results into one flat JSON-ready summary."""
+    n = len(results)
+    keys = sorted({k for r in results for k in r.metrics})
+    metrics = {k: float(np.mean([r.metrics[k] for r in results if k in r.metrics]))
+               for k in keys}
+    kinds = sorted({k for r in results for k in r.violations})
+    return {
+        "episodes": n, "failed_to_run": failures,
+        "success_rate": float(np.mean([r.success for r in results])) if n else 0.0,
+        "metrics": metrics,
+        "violation_episodes": int(sum(r.violated for r in results)),
+        "violations": {k: int(sum(r.violations.get(k, 0) > 0 for r in results))
+                       for k in kinds},
+        "filter_intervention_rate": float(np.mean(
+            [r.interventions / max(r.control_ticks, 1) for r in results])) if n else 0.0,
+        "filter_interventions": int(sum(r.interventions for r in results)),
+        "mean_intervention": float(np.mean([r.mean_intervention for r in results]))
+        if n else 0.0,
+        "filter_fallbacks": int(sum(r.fallbacks for r in results)),
+        "seeds_failed": [r.seed for r in results if not r.success],
+    }
+
+
+def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: int = 1,
+             safety: bool = True, perturbation: Perturbation | None = None,
+             env_kwargs: dict[str, Any] | None = None, progress: bool = False
+             ) -> tuple[dict[str, Any], list[PolicyResult]]:
+    """Fly ``episodes`` seeded episodes; returns the summary and the per-episode results.
+
+    Environment settings and the policy rate come from the checkpoint's metadata (as trained),
+    updated by ``env_kwargs``.
+
+    Raises:
+        ValueError: If ``episodes`` < 1 or the checkpoint cannot be read.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    perturbation = Perturbation() if perturbation is None else perturbation
+    meta = checkpoint_metadata(checkpoint)
+    kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
+    fn = PolicyEpisode(task, str(checkpoint), kwargs, int(meta.get("action_repeat", 5)),
+                       safety=safety, perturbation=perturbation)
+    report = run_episodes(fn, range(seed, seed + episodes), LocalBackend(workers),
+                          progress=progress, desc=f"eval {task}")
+    for f in report.failures:
+        print(f"episode seed {f.seed} failed to run: {f.error}", file=sys.stderr)
+    results = report.ordered()
+    summary = summarise(results, len(report.failures))
+    summary.update(task=task, checkpoint=str(checkpoint), seed=seed, safety=safety,
+                   perturbation={"image_noise_std": perturbation.image_noise_std,
+                                 "brightness": perturbation.brightness}, env_kwargs=kwargs)
+    return summary, results
+
+
+def checkpoint_metadata(path: str) -> dict[str, Any]:
+    """The ``metadata`` dict of a checkpoint (raises ValueError naming the file if bad)."""
+    from liquid_ros.models.checkpoint import load_checkpoint
+
+    return dict(load_checkpoint(path).get("metadata") or {})
+
+
+def interpretability(task: str, checkpoint: str, seed: int, out: Path,
+                     env_kwargs: dict[str, Any] | None = None, frames: int = 6
+                     ) -> list[Path]:
+    """Saliency frames and neuron activity of one episode (seed ``seed``); returns the PNGs."""
+    from liquid_ros.train.saliency import saliency_maps
+
+    meta = checkpoint_metadata(checkpoint)
+    kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
+    res = PolicyEpisode(task, checkpoint, kwargs, int(meta.get("action_repeat", 5)),
+                        record=True, record_hidden=True)(seed)
+    ep = res.episode
+    policy = load_cached(checkpoint)
+    maps = saliency_maps(policy, ep.images, ep.states, ep.dt)
+    pick = np.unique(np.linspace(0, ep.steps - 1, min(frames, ep.steps)).astype(int))
+    paths = [plot_saliency(ep.images[pick], maps[pick], out / "saliency.png",
+                           title=f"gradient x input saliency, seed {seed}, "
+                                 f"t = {', '.join(f'{ep.timestamps[i]:.1f}' for i in pick)} s")]
+    if res.hidden is not None:
+        paths.append(plot_neuron_activity(res.time, res.hidden, out / "neuron_activity.png",
+                                          title=f"recurrent state over episode {seed}"))
+    return paths
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    print(f"task {s['task']}: {s['episodes']} episodes from seed {s['seed']}, safety filter "
+          f"{'on' if s['safety'] else 'off'}")
+    print(f"success rate: {100 * s['success_rate']:.1f} %")
+    for k, v in s["metrics"].items():
+        print(f"  mean {k}: {v:.4g}")
+    print(f"safety violations: {s['violation_episodes']} episodes "
+          f"({', '.join(f'{k} {v}' for k, v in s['violations'].items())})")
+    print(f"filter interventions: {s['filter_interventions']} control ticks "
+          f"({100 * s['filter_intervention_rate']:.1f} % of ticks), mean "
+          f"|a_safe - a_nom| {s['mean_intervention']:.4f} m/s^2, fallbacks "
+          f"{s['filter_fallbacks']}")
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``liquid-ros eval``; returns the exit code."""
+    args = _parser().parse_args(argv)
+    start = time.monotonic()
+    try:
+        env_kwargs = parse_env_kwargs(args.env_arg)
+        summary, results = evaluate(
+            args.task, args.checkpoint, args.episodes, args.seed, workers=args.workers,
+            safety=not args.no_safety,
+            perturbation=Perturbation(args.image_noise, args.brightness),
+            env_kwargs=env_kwargs, progress=not args.no_progress)
+        files: list[str] = []
+        if args.out:
+            out = Path(args.out)
+            eps = [{"positions": r.positions, "goals": r.goals, "time": r.time,
+                    "success": r.success} for r in results[:10]]
+            files.append(str(plot_trajectories(
+                eps, out / "trajectories.png",
+                title=f"{args.task}: success {100 * summary['success_rate']:.0f} %")))
+            if args.saliency:
+                files += [str(p) for p in interpretability(
+                    args.task, args.checkpoint, args.seed, out, env_kwargs)]
+        elif args.saliency:
+            raise ValueError("--saliency needs --out")
+    except ValueError as err:
+        print(f"liquid-ros eval: {err}", file=sys.stderr)
+        return 2
+    summary["files"] = files
+    summary["seconds"] = round(time.monotonic() - start, 1)
+    _print_summary(summary)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    return 0
