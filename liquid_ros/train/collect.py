@@ -17,9 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from liquid_ros.train.backends import add_backend_arguments, backend_from_args, throughput
 from liquid_ros.train.dataset import is_complete, save_episode, write_manifest
 from liquid_ros.train.episodes import ExpertEpisode, ExplorationNoise
-from liquid_ros.train.rollouts import LocalBackend, RolloutReport, run_episodes
+from liquid_ros.train.rollouts import Backend, LocalBackend, RolloutReport, run_episodes
 
 
 def parse_env_kwargs(items: list[str] | None) -> dict[str, object]:
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, help="fly_to_target or leader_follow")
     p.add_argument("--episodes", type=int, required=True, help="number of episodes")
     p.add_argument("--out", required=True, help="dataset folder (created; resumable)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    add_backend_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="first seed; episodes use seed..seed+N-1")
     p.add_argument("--retries", type=int, default=1, help="extra attempts for a failed episode")
     p.add_argument("--noise-accel", type=float, default=ExplorationNoise.accel_std,
@@ -58,8 +59,11 @@ def collect(
     task: str, episodes: int, out: str | Path, *, workers: int = 1, seed: int = 0,
     retries: int = 1, noise: ExplorationNoise | None = None,
     env_kwargs: dict[str, object] | None = None, progress: bool = True,
+    backend: Backend | None = None,
 ) -> tuple[dict[str, object], RolloutReport]:
     """Record ``episodes`` expert episodes (seeds ``seed .. seed + episodes - 1``) into ``out``.
+
+    Episodes run on ``backend`` (default: ``LocalBackend(workers)``).
 
     Returns:
         The manifest written and the rollout report (with any failures).
@@ -78,7 +82,7 @@ def collect(
     todo = [s for s in seeds if not is_complete(out, s)]
     fn = ExpertEpisode(task=task, env_kwargs=dict(env_kwargs or {}), noise=noise)
     report = run_episodes(
-        fn, todo, LocalBackend(workers), retries=retries, progress=progress,
+        fn, todo, backend or LocalBackend(workers), retries=retries, progress=progress,
         desc=f"collect {task}", on_result=lambda _s, ep: save_episode(out, ep))
     info = {"task": task, "env_kwargs": dict(env_kwargs or {}), "action_repeat": fn.action_repeat,
             "noise": {"accel_std": noise.accel_std, "yaw_rate_std": noise.yaw_rate_std,
@@ -93,17 +97,24 @@ def main(argv: list[str]) -> int:
         env_kwargs = parse_env_kwargs(args.env_arg)
         noise = ExplorationNoise(accel_std=args.noise_accel, yaw_rate_std=args.noise_yaw)
         start = time.monotonic()
-        manifest, report = collect(
-            args.task, args.episodes, args.out, workers=args.workers, seed=args.seed,
-            retries=args.retries, noise=noise, env_kwargs=env_kwargs,
-            progress=not args.no_progress)
-    except ValueError as err:
+        backend = backend_from_args(args)
+        try:
+            manifest, report = collect(
+                args.task, args.episodes, args.out, seed=args.seed, retries=args.retries,
+                noise=noise, env_kwargs=env_kwargs, progress=not args.no_progress,
+                backend=backend)
+        finally:
+            backend.close()
+    except (ValueError, ImportError, ConnectionError) as err:
         print(f"liquid-ros collect: {err}", file=sys.stderr)
         return 2
     for f in report.failures:
         print(f"episode seed {f.seed} failed after {f.attempts} attempts: {f.error}",
               file=sys.stderr)
     successes = sum(1 for e in manifest["episodes"] if e.get("success"))
+    new = [e for e in manifest["episodes"] if e["seed"] in report.results]
+    print(throughput(len(new), sum(float(e["duration_s"]) for e in new),
+                     time.monotonic() - start))
     print(f"{manifest['num_episodes']} episodes ({manifest['num_steps']} steps, "
           f"{successes} expert successes) in {args.out}; "
           f"{len(report.results)} new in {time.monotonic() - start:.1f} s")

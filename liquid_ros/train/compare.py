@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from liquid_ros.train import imitation
+from liquid_ros.train.backends import add_backend_arguments, backend_from_args
 from liquid_ros.train.episodes import Perturbation
 from liquid_ros.train.evaluate import evaluate
 
@@ -39,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--brightness", type=float, default=-0.25, help="brightness shift")
     p.add_argument("--held-out-family", default="figure_eight",
                    help="leader family for the held-out test (train data should exclude it)")
-    p.add_argument("--workers", type=int, default=1, help="evaluation processes")
+    add_backend_arguments(p)
     return p
 
 
@@ -51,6 +52,14 @@ def _head_params(checkpoint: Path) -> int:
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Train and evaluate every (task, model); returns one row per pair."""
+    backend = backend_from_args(args)  # one for all evaluations (Ray starts once)
+    try:
+        return _run(args, backend)
+    finally:
+        backend.close()
+
+
+def _run(args: argparse.Namespace, backend: Any) -> list[dict[str, Any]]:
     rows = []
     out = Path(args.out)
     for task, flag in TASK_DATA_FLAGS.items():
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                                                  Perturbation())
             for name, (kw, pert) in conditions.items():
                 s, _ = evaluate(task, str(ckpt), args.episodes, args.eval_seed,
-                                workers=args.workers, perturbation=pert, env_kwargs=kw)
+                                perturbation=pert, env_kwargs=kw, backend=backend)
                 err = s["metrics"].get("mean_distance_error", s["metrics"].get("final_distance"))
                 row[name] = {"success_rate": s["success_rate"], "error": err,
                              "violations": s["violation_episodes"]}
@@ -116,7 +125,7 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         rows = run(args)
-    except ValueError as err:
+    except (ValueError, ImportError, ConnectionError) as err:
         print(f"liquid-ros compare: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.train.backends import add_backend_arguments, backend_from_args, throughput
 from liquid_ros.train.closed_loop import PolicyEpisode, PolicyResult, load_cached
 from liquid_ros.train.collect import parse_env_kwargs
 from liquid_ros.train.episodes import Perturbation
 from liquid_ros.train.plots import plot_neuron_activity, plot_saliency, plot_trajectories
-from liquid_ros.train.rollouts import LocalBackend, run_episodes
+from liquid_ros.train.rollouts import Backend, LocalBackend, run_episodes
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--saliency", action="store_true",
                    help="write saliency and neuron-activity plots of the first episode")
     p.add_argument("--out", default=None, help="folder for plots (default: no plots)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes")
+    add_backend_arguments(p)
     p.add_argument("--no-safety", action="store_true", help="fly without the safety filter")
     p.add_argument("--image-noise", type=float, default=0.0,
                    help="perturbation: pixel noise std (fraction of full scale)")
@@ -73,12 +74,12 @@ def summarise(results: list[PolicyResult], failures: int = 0) -> dict[str, Any]:
 
 def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: int = 1,
              safety: bool = True, perturbation: Perturbation | None = None,
-             env_kwargs: dict[str, Any] | None = None, progress: bool = False
-             ) -> tuple[dict[str, Any], list[PolicyResult]]:
+             env_kwargs: dict[str, Any] | None = None, progress: bool = False,
+             backend: Backend | None = None) -> tuple[dict[str, Any], list[PolicyResult]]:
     """Fly ``episodes`` seeded episodes; returns the summary and the per-episode results.
 
     Environment settings and the policy rate come from the checkpoint's metadata (as trained),
-    updated by ``env_kwargs``.
+    updated by ``env_kwargs``. Episodes run on ``backend`` (default: ``LocalBackend(workers)``).
 
     Raises:
         ValueError: If ``episodes`` < 1 or the checkpoint cannot be read.
@@ -90,7 +91,7 @@ def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: i
     kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
     fn = PolicyEpisode(task, str(checkpoint), kwargs, int(meta.get("action_repeat", 5)),
                        safety=safety, perturbation=perturbation)
-    report = run_episodes(fn, range(seed, seed + episodes), LocalBackend(workers),
+    report = run_episodes(fn, range(seed, seed + episodes), backend or LocalBackend(workers),
                           progress=progress, desc=f"eval {task}")
     for f in report.failures:
         print(f"episode seed {f.seed} failed to run: {f.error}", file=sys.stderr)
@@ -152,11 +153,18 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         env_kwargs = parse_env_kwargs(args.env_arg)
-        summary, results = evaluate(
-            args.task, args.checkpoint, args.episodes, args.seed, workers=args.workers,
-            safety=not args.no_safety,
-            perturbation=Perturbation(args.image_noise, args.brightness),
-            env_kwargs=env_kwargs, progress=not args.no_progress)
+        backend = backend_from_args(args)
+        try:
+            summary, results = evaluate(
+                args.task, args.checkpoint, args.episodes, args.seed,
+                safety=not args.no_safety,
+                perturbation=Perturbation(args.image_noise, args.brightness),
+                env_kwargs=env_kwargs, progress=not args.no_progress, backend=backend)
+        finally:
+            backend.close()
+        if not args.json:
+            print(throughput(len(results), sum(float(r.time[-1]) for r in results if len(r.time)),
+                             time.monotonic() - start))
         files: list[str] = []
         if args.out:
             out = Path(args.out)
@@ -170,7 +178,7 @@ def main(argv: list[str]) -> int:
                     args.task, args.checkpoint, args.seed, out, env_kwargs)]
         elif args.saliency:
             raise ValueError("--saliency needs --out")
-    except ValueError as err:
+    except (ValueError, ImportError, ConnectionError) as err:
         print(f"liquid-ros eval: {err}", file=sys.stderr)
         return 2
     summary["files"] = files

@@ -20,10 +20,11 @@ from typing import Any
 
 import torch
 
+from liquid_ros.train.backends import add_backend_arguments, backend_from_args
 from liquid_ros.train.closed_loop import PolicyEpisode, safety_config_for
 from liquid_ros.train.dataset import load_dataset, read_manifest, save_episode, write_manifest
 from liquid_ros.train.plots import plot_loss
-from liquid_ros.train.rollouts import LocalBackend, run_episodes
+from liquid_ros.train.rollouts import run_episodes
 from liquid_ros.train.sequences import AugmentConfig
 from liquid_ros.train.trainer import TrainConfig, Trainer
 
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--barriernet", action="store_true",
                    help="train through the differentiable safety layer with network gains")
     p.add_argument("--no-augment", action="store_true", help="disable augmentation")
-    p.add_argument("--workers", type=int, default=1, help="processes for DAgger episodes")
+    add_backend_arguments(p)
     p.add_argument("--threads", type=int, default=1, help="torch threads for training")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return p
@@ -132,8 +133,12 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     for k in range(1, args.dagger_rounds + 1):
         seeds = [DAGGER_SEED_BASE + 10_000 * k + i for i in range(args.dagger_episodes)]
         fn = PolicyEpisode(args.task, str(ckpt), env_kwargs, action_repeat, record=True)
-        report = run_episodes(fn, seeds, LocalBackend(args.workers), progress=not
-                              args.no_progress, desc=f"DAgger round {k}")
+        backend = backend_from_args(args)
+        try:
+            report = run_episodes(fn, seeds, backend, progress=not args.no_progress,
+                                  desc=f"DAgger round {k}")
+        finally:
+            backend.close()
         folder = out / "dagger" / f"round_{k}"
         for res in report.ordered():
             save_episode(folder, res.episode)

@@ -1,7 +1,7 @@
 """Episode execution: map an episode function over seeds on a back end.
 
 Callers (collect, DAgger, evaluation) only see :func:`run_episodes`; where episodes run is the
-back end's business. :class:`LocalBackend` runs them inline (``workers=1``) or in a pool of local
+back end's business. :class:`LocalBackend` runs them inline (``workers=1``) or in local worker
 processes. A cluster back end (e.g. Ray) only has to provide :meth:`Backend.submit_all`: an
 iterator of ``(seed, outcome)`` pairs in any completion order.
 
@@ -11,8 +11,6 @@ its seed, and :class:`RolloutReport` orders everything by seed.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -80,16 +78,6 @@ def _call(fn: EpisodeFn, seed: int) -> EpisodeOutcome:
         return EpisodeOutcome(seed, False, None, error, traceback.format_exc())
 
 
-def _init_worker() -> None:
-    # Each worker is one core's worth of work; torch's intra-op pool would oversubscribe.
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a hard dependency of the package
-        pass
-
-
 class Backend(Protocol):
     """Where episodes run."""
 
@@ -99,7 +87,7 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    """Episodes on this machine: inline for ``workers=1``, else a process pool.
+    """Episodes on this machine: inline for ``workers=1``, else worker processes.
 
     Args:
         workers: Number of processes (>= 1). Processes are spawned (not forked), so PyBullet and
@@ -117,17 +105,12 @@ class LocalBackend:
             for seed in seeds:
                 yield _call(fn, seed)
             return
-        ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(
-            max_workers=min(self.workers, len(seeds)), mp_context=ctx, initializer=_init_worker
-        ) as pool:
-            futures = {pool.submit(_call, fn, s): s for s in seeds}
-            for fut in cf.as_completed(futures):
-                seed = futures[fut]
-                try:
-                    yield fut.result()
-                except Exception as err:  # noqa: BLE001 - a dead worker fails its episode
-                    yield EpisodeOutcome(seed, False, None, f"{type(err).__name__}: {err}", "")
+        # A worker that dies fails only its own episode there (a ProcessPoolExecutor would
+        # break every pending one); imported here because backends imports this module.
+        from liquid_ros.train.backends import ProcessBackend
+
+        with ProcessBackend(self.workers) as backend:
+            yield from backend.submit_all(fn, seeds)
 
 
 def run_episodes(
