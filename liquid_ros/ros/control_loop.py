@@ -80,10 +80,14 @@ class PolicyLoop:
         controller: An AccelerationController.
         config: Node configuration (timeouts, max_dt, ground altitude).
         params: Quadrotor parameters (actuator box for the final check).
+        policy_period: Seconds between policy steps (the rate it was trained at, see
+            :func:`liquid_ros.ros.policy_source.policy_period`); between them the last action is
+            held while the filter and controller run every tick. 0 steps it every tick.
     """
 
     def __init__(self, policy: Any, safety: Any, controller: AccelerationController,
-                 config: PolicyNodeConfig, params: QuadrotorParams = CF2X) -> None:
+                 config: PolicyNodeConfig, params: QuadrotorParams = CF2X,
+                 policy_period: float = 0.0) -> None:
         self.policy, self.safety, self.controller = policy, safety, controller
         self.config, self.params = config, params
         self.max_torque = np.asarray(params.max_torque, float)
@@ -99,6 +103,9 @@ class PolicyLoop:
         self._t_last: float | None = None
         self._t_start: float | None = None
         self._hold: np.ndarray | None = None
+        self.policy_period = max(0.0, float(policy_period))
+        self._action: np.ndarray | None = None  # last policy action, held between steps
+        self._since_step = 0.0  # time since the last policy step (s)
 
     def reset(self) -> None:
         """Forget the hidden state, the hold point and the tick clock (on activate)."""
@@ -108,7 +115,7 @@ class PolicyLoop:
             q = self.odom.quaternion
             yaw = math.atan2(2 * (q[3] * q[2] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2))
         self.controller.reset(yaw)
-        self._t_last, self._hold, self._t_start = None, None, None
+        self._t_last, self._hold, self._t_start, self._action = None, None, None, None
         self.estop = False
 
     def set_image(self, image: np.ndarray, now: float) -> None:
@@ -199,14 +206,24 @@ class PolicyLoop:
         yaw_rate = 0.0
         if mode == "policy":
             self._hold = None
-            raw = np.asarray(self.policy.step(self.image, odom.state(), dt), np.float64)
-            if raw.shape != (4,) or not np.all(np.isfinite(raw)):
-                raise ValueError(f"policy returned a non-finite or misshaped action {raw}")
+            self._since_step += dt
+            if self._action is None or self._since_step >= self.policy_period - 1e-6:
+                # The first step after a (re)start integrates one policy period, as in training.
+                step_dt = (max(self.policy_period, dt) if self._action is None
+                           else self._since_step)
+                raw = np.asarray(self.policy.step(self.image, odom.state(), step_dt),
+                                 np.float64)
+                if raw.shape != (4,) or not np.all(np.isfinite(raw)):
+                    self._action = None
+                    raise ValueError(f"policy returned a non-finite or misshaped action {raw}")
+                self._action, self._since_step = raw, 0.0
+            raw = self._action
             nominal = raw.astype(np.float32)
             act = np.clip(raw, ACTION_LOW, ACTION_HIGH)
             accel_nom, yaw_rate = act[:3], float(act[3])
             self.counters["policy_ticks"] += 1
         else:
+            self._action = None
             self.counters["fallback_ticks"] += 1
             if mode == "hover":
                 if self._hold is None:

@@ -44,7 +44,7 @@ from liquid_ros.ros.params import (
     declare_dataclass_parameters,
     validate_update,
 )
-from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size
+from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size, policy_period
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
 
@@ -90,7 +90,12 @@ class PolicyNode(LifecycleNode):
             self.get_logger().warning(warning)
         self.get_logger().info(f"flying {source} at {cfg.rate_hz} Hz")
         self.image_size = policy_image_size(policy)
-        self.loop = PolicyLoop(policy, self._make_safety(), self._make_controller(), cfg, CF2X)
+        period = policy_period(policy)
+        if period > 1.0 / cfg.rate_hz + 1e-9:
+            self.get_logger().info(f"policy steps every {period:.3f} s as trained; the filter "
+                                   f"and controller run every tick")
+        self.loop = PolicyLoop(policy, self._make_safety(), self._make_controller(), cfg, CF2X,
+                               policy_period=period)
         img_type = CompressedImage if cfg.compressed else Image
         self.subs = [
             self.create_subscription(img_type, cfg.image_topic, self._on_image, m.SENSOR_QOS),

@@ -45,6 +45,21 @@ def load_or_init_policy(checkpoint: str, task: str) -> tuple[Any, str, str | Non
     return LiquidPolicy(PolicyConfig()).eval(), "untrained LiquidPolicy", warning
 
 
+def policy_period(policy: Any, control_hz: float = 50.0) -> float:
+    """Seconds between policy steps the policy was trained with; 0 when it does not say.
+
+    Training (``liquid-ros train``) holds each action for ``action_repeat`` ticks of the
+    simulator's control loop (``env_kwargs['control_hz']``, 50 Hz by default) and records both
+    in the checkpoint's metadata; the node steps the policy at that same period.
+    """
+    meta = getattr(policy, "checkpoint_metadata", None) or {}
+    repeat = meta.get("action_repeat")
+    if not repeat:
+        return 0.0
+    hz = float((meta.get("env_kwargs") or {}).get("control_hz", control_hz))
+    return float(repeat) / hz
+
+
 def policy_image_size(policy: Any) -> tuple[int, int]:
     """(height, width) of the policy's input images (64x64 if the policy does not say)."""
     cfg = getattr(policy, "config", None)

@@ -103,3 +103,46 @@ def test_status_reports_both_stages(loop):
     assert r.mode == "policy"
     assert r.status["stage1"]["active"] and r.status["stage1"]["intervention"] > 0
     assert "stage2" in r.status and loop.counters["interventions"] == 1
+
+
+class _RecordingPolicy:
+    """A real LiquidPolicy that records the dt of every step it is asked to take."""
+
+    def __init__(self) -> None:
+        torch.manual_seed(0)
+        self.inner = LiquidPolicy(PolicyConfig()).eval()
+        self.dts: list[float] = []
+
+    def step(self, image, state, dt):
+        self.dts.append(dt)
+        return self.inner.step(image, state, dt)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+def test_policy_steps_at_its_trained_period_and_holds_between():
+    from liquid_ros.ros.policy_source import policy_period, shipped_checkpoint
+
+    pol = _RecordingPolicy()
+    cfg = PolicyNodeConfig(rate_hz=50.0)
+    lp = PolicyLoop(pol, SafetyFilter(SafetyConfig(), CF2X), AccelerationController(CF2X), cfg,
+                    CF2X, policy_period=0.1)
+    lp.reset()
+    nominals = []
+    for k in range(26):  # 0.5 s at 50 Hz
+        _feed(lp, 0.02 * k)
+        r = lp.tick(0.02 * k)
+        assert r.mode == "policy" and _in_bounds(r.wrench)
+        nominals.append(r.action_nominal.copy())
+    # one step at the start (integrating one period), then one every 5 ticks of 0.02 s
+    assert len(pol.dts) == 6
+    np.testing.assert_allclose(pol.dts, [0.1] * 6, atol=1e-9)
+    for k in range(1, 5):
+        np.testing.assert_array_equal(nominals[k], nominals[0])  # held between steps
+    # shipped checkpoints say how they were trained: 5 ticks of the 50 Hz control loop
+    from liquid_ros.models.checkpoint import load_policy
+
+    shipped = load_policy(str(shipped_checkpoint("fly_to_target")))
+    assert policy_period(shipped) == pytest.approx(0.1)
+    assert policy_period(pol.inner) == 0.0
