@@ -103,6 +103,7 @@ class PolicyLoop:
         self._t_last: float | None = None
         self._t_start: float | None = None
         self._hold: np.ndarray | None = None
+        self._yaw_synced = False
         self.policy_period = max(0.0, float(policy_period))
         self._action: np.ndarray | None = None  # last policy action, held between steps
         self._since_step = 0.0  # time since the last policy step (s)
@@ -110,11 +111,7 @@ class PolicyLoop:
     def reset(self) -> None:
         """Forget the hidden state, the hold point and the tick clock (on activate)."""
         self.policy.reset()
-        yaw = 0.0
-        if self.odom is not None:
-            q = self.odom.quaternion
-            yaw = math.atan2(2 * (q[3] * q[2] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2))
-        self.controller.reset(yaw)
+        self._sync_yaw()
         self._t_last, self._hold, self._t_start, self._action = None, None, None, None
         self.estop = False
 
@@ -196,7 +193,19 @@ class PolicyLoop:
                     self.last_error = f"{type(exc2).__name__}: {exc2}"
             return self._last_resort(dt)
 
+    def _sync_yaw(self) -> None:
+        # The controller integrates the yaw-rate command from a yaw setpoint; starting it at
+        # 0 instead of the robot's heading would turn the robot (and its camera) on activation.
+        self._yaw_synced = self.odom is not None
+        yaw = 0.0
+        if self.odom is not None:
+            q = self.odom.quaternion
+            yaw = math.atan2(2 * (q[3] * q[2] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2))
+        self.controller.reset(yaw)
+
     def _run(self, mode: str, reason: str, dt: float) -> TickResult:
+        if not self._yaw_synced:
+            self._sync_yaw()
         odom = self.odom
         pos = odom.position if odom is not None else np.zeros(3)
         vel = odom.velocity if odom is not None else np.zeros(3)

@@ -146,3 +146,18 @@ def test_policy_steps_at_its_trained_period_and_holds_between():
     shipped = load_policy(str(shipped_checkpoint("fly_to_target")))
     assert policy_period(shipped) == pytest.approx(0.1)
     assert policy_period(pol.inner) == 0.0
+
+
+def test_yaw_setpoint_starts_at_the_robot_heading_when_odom_arrives_after_activation():
+    torch.manual_seed(0)
+    ctrl = AccelerationController(CF2X)
+    lp = PolicyLoop(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
+                    ctrl, PolicyNodeConfig(rate_hz=50.0), CF2X)
+    lp.reset()  # activated before any odometry, as a node usually is
+    yaw = 2.0
+    q = np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)])
+    lp.set_image(np.full((64, 64, 3), 100, np.uint8), 0.0)
+    lp.set_odom(OdomSample(np.array([0.0, 0.0, 1.0]), np.zeros(3), q, np.zeros(3)), 0.0)
+    r = lp.tick(0.0)
+    assert abs(ctrl.yaw_des - yaw) < 0.1  # not dragged towards 0 rad
+    assert abs(r.wrench[3]) < 0.5 * CF2X.max_torque[2]
