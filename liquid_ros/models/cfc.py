@@ -119,9 +119,6 @@ class CfC(RecurrentSequence):
             self.lstm = LSTMMemory(input_size, self.state_size)
         self.fused = True
         self.fast_step = fast_step
-        self._snapshot: tuple | None = None
-        self._snapshot_key: list[int] | None = None
-        self._param_list: list[torch.Tensor] = []
 
     def config(self) -> dict:
         """Constructor arguments as a plain dict (wiring as ``Wiring.to_dict``)."""
@@ -198,9 +195,6 @@ class CfC(RecurrentSequence):
             outs.append(y)
         return self.fc(torch.stack(outs, 1)), h, c
 
-    def _params_key(self) -> list[int]:
-        return [t._version for t in self._param_list]
-
     def refresh_snapshot(self) -> tuple:
         """Re-read the weights for the numba step (done automatically when they change)."""
         weights, biases, w_ptr, b_ptr, taus, amps = [], [], [0], [0], [], []
@@ -226,31 +220,15 @@ class CfC(RecurrentSequence):
         self._snapshot_key = self._params_key()
         return self._snapshot
 
-    def train(self, mode: bool = True) -> CfC:
-        """Set training mode; also refreshes the fast-step weights snapshot."""
-        self._snapshot = None
-        return super().train(mode)
-
     def _fast_supported(self) -> bool:
         return (
             _fast.HAVE_NUMBA and not self.use_mixed
             and all(c.backbone is None for c in self.cells)
         )
 
-    def _use_fast(self, x: torch.Tensor) -> bool:
-        if not self._fast_step or x.shape[0] != 1 or x.device.type != "cpu":
-            return False
-        if x.dtype not in (torch.float32, torch.float64):
-            return False
-        return not (torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self.parameters())
-        ))
-
     def _fast_call(self, x: torch.Tensor, h: torch.Tensor, dt: float):
         """Batch-1 step through the numba kernel: x (1, S), h (1, N) -> (y (1, M), h')."""
-        snap = self._snapshot
-        if snap is None or self._snapshot_key != self._params_key():
-            snap = self.refresh_snapshot()
+        snap = self._current_snapshot()
         xn = x.numpy()
         h_np = np.empty((1, self.state_size), xn.dtype)
         _fast.cfc_stack(xn, h.numpy(), dt, *snap, h_np)

@@ -84,9 +84,6 @@ class LTC(RecurrentSequence):
         self.compile_ode = bool(compile_ode)
         self.fused = True
         self.fast_step = fast_step
-        self._snapshot: tuple | None = None
-        self._snapshot_key: list[int] | None = None
-        self._param_list: list[torch.Tensor] = []
 
     def config(self) -> dict:
         """Constructor arguments as a plain dict (wiring as ``Wiring.to_dict``)."""
@@ -139,9 +136,6 @@ class LTC(RecurrentSequence):
             outs.append(h)
         return cell.map_outputs(torch.stack(outs, 1)), h, c
 
-    def _params_key(self) -> list[int]:
-        return [t._version for t in self._param_list]
-
     def refresh_snapshot(self) -> tuple:
         """Re-read the weights for the numba step (done automatically when they change)."""
         self._snapshot = self.rnn_cell.numpy_snapshot()
@@ -149,30 +143,12 @@ class LTC(RecurrentSequence):
         self._snapshot_key = self._params_key()
         return self._snapshot
 
-    def train(self, mode: bool = True) -> LTC:
-        """Set training mode; also refreshes the fast-step weights snapshot."""
-        self._snapshot = None
-        return super().train(mode)
-
     def _fast_supported(self) -> bool:
         return _fast.HAVE_NUMBA and not self.use_mixed
 
-    def _use_fast(self, x: torch.Tensor) -> bool:
-        if not self._fast_step or x.shape[0] != 1 or x.device.type != "cpu":
-            return False
-        if x.dtype not in (torch.float32, torch.float64):
-            return False
-        if torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self.rnn_cell.parameters())
-        ):
-            return False
-        return True
-
     def _fast_call(self, x: torch.Tensor, h: torch.Tensor, dt: float):
         """Batch-1 step through the numba kernel: x (1, S), h (1, N) -> (y (1, M), h')."""
-        snap = self._snapshot
-        if snap is None or self._snapshot_key != self._params_key():
-            snap = self.refresh_snapshot()
+        snap = self._current_snapshot()
         xn = x.numpy()
         # numpy allocation + from_numpy costs less than torch.empty + .numpy() at this size.
         y = np.empty((1, self.output_size), xn.dtype)

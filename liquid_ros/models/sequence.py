@@ -91,6 +91,10 @@ class RecurrentSequence(nn.Module):
         self.use_mixed = bool(mixed_memory)
         self._hx: State | None = None
         self._fast_step = False
+        # Weights as the numba step kernel reads them, and the parameter versions they match.
+        self._snapshot: tuple | None = None
+        self._snapshot_key: list[int] | None = None
+        self._param_list: list[torch.Tensor] = []
 
     @property
     def fast_step(self) -> bool:
@@ -103,6 +107,33 @@ class RecurrentSequence(nn.Module):
 
     def _fast_supported(self) -> bool:
         return False
+
+    def refresh_snapshot(self) -> tuple:
+        """Re-read the weights for the numba step (done automatically when they change)."""
+        raise NotImplementedError
+
+    def _params_key(self) -> list[int]:
+        return [t._version for t in self._param_list]
+
+    def _current_snapshot(self) -> tuple:
+        """The kernel's weights, re-read if any parameter changed since the last read."""
+        if self._snapshot is None or self._snapshot_key != self._params_key():
+            return self.refresh_snapshot()
+        return self._snapshot
+
+    def train(self, mode: bool = True) -> RecurrentSequence:
+        """Set training mode; also refreshes the fast-step weights snapshot."""
+        self._snapshot = None
+        return super().train(mode)
+
+    def _use_fast(self, x: torch.Tensor) -> bool:
+        """Whether this batch-1 step can take the compiled kernel (no autograd needed)."""
+        if not self._fast_step or x.shape[0] != 1 or x.device.type != "cpu":
+            return False
+        if x.dtype not in (torch.float32, torch.float64):
+            return False
+        return not (torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self.parameters())))
 
     def _fast_call(self, x: torch.Tensor, h: torch.Tensor, dt: float):  # noqa: D102
         raise NotImplementedError
