@@ -56,6 +56,11 @@ class PolicyNodeConfig:
     """Configure and activate on start, so ``ros2 run`` just works."""
     diagnostics_period: float = 1.0
     """Seconds between /diagnostics messages."""
+    publish_saliency: bool = False
+    """Publish ``~/saliency`` (mono8 Image): which pixels of the camera image move the action
+    (gradient x input, as ``liquid-ros eval --saliency`` plots it); costs one backward pass."""
+    saliency_every: int = 5
+    """Policy steps between saliency maps."""
     torch_threads: int = 1
     """torch intra-op threads; 1 by default: batch-1 steps gain nothing from more, and idle
     OpenMP workers spinning beside the DDS threads made ticks 10-100x slower here."""
@@ -84,10 +89,11 @@ POLICY_NODE_RANGES = {
     "ground_altitude": (0.0, 1.0),
     "diagnostics_period": (0.05, 60.0),
     "torch_threads": (1, 64),
+    "saliency_every": (1, 10_000),
 }
 POLICY_NODE_READ_ONLY = ("checkpoint", "task", "rate_hz", "image_topic", "compressed",
                          "odom_topic", "leader_odom_topic", "use_leader", "cmd_topic",
-                         "output_type", "autostart", "torch_threads")
+                         "output_type", "autostart", "torch_threads", "publish_saliency")
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,10 @@ class PolicyLoop:
         self.t_image = self.t_odom = self.t_leader = -math.inf
         self.paused = False
         self.estop = False
-        self.counters = {"ticks": 0, "policy_ticks": 0, "fallback_ticks": 0, "dt_clamped": 0,
-                         "time_jumps": 0, "interventions": 0, "infeasible": 0, "errors": 0}
+        self.last_policy_input: tuple[Any, ...] | None = None
+        self.counters = {"ticks": 0, "policy_ticks": 0, "policy_steps": 0, "fallback_ticks": 0,
+                         "dt_clamped": 0, "time_jumps": 0, "interventions": 0, "infeasible": 0,
+                         "errors": 0}
         self.last_error = ""
         self._t_last: float | None = None
         self._t_start: float | None = None
@@ -220,6 +222,10 @@ class PolicyLoop:
                 # The first step after a (re)start integrates one policy period, as in training.
                 step_dt = (max(self.policy_period, dt) if self._action is None
                            else self._since_step)
+                # What the step saw, and the memory before it, for saliency maps.
+                self.last_policy_input = (self.image, odom.state(), step_dt,
+                                          getattr(self.policy, "_hx", None))
+                self.counters["policy_steps"] += 1
                 raw = np.asarray(self.policy.step(self.image, odom.state(), step_dt),
                                  np.float64)
                 if raw.shape != (4,) or not np.all(np.isfinite(raw)):

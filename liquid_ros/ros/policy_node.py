@@ -45,6 +45,7 @@ from liquid_ros.ros.params import (
     validate_update,
 )
 from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size, policy_period
+from liquid_ros.ros.saliency_publisher import SaliencyPublisher
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
 
@@ -66,6 +67,7 @@ class PolicyNode(LifecycleNode):
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.cfg: PolicyNodeConfig = dataclass_from_parameters(self, PolicyNodeConfig)
         self.loop: PolicyLoop | None = None
+        self.saliency: SaliencyPublisher | None = None
         self.timer = self.diag_timer = None
         self.subs: list[Any] = []
         self.pubs: dict[str, Any] = {}
@@ -110,6 +112,8 @@ class PolicyNode(LifecycleNode):
                                              m.STATUS_QOS),
             "status": self.create_publisher(String, "~/safety_status", m.STATUS_QOS),
             "diag": self.create_publisher(DiagnosticArray, "/diagnostics", m.STATUS_QOS)}
+        self.saliency = SaliencyPublisher(self, cfg.saliency_every) if cfg.publish_saliency \
+            else None
         self.diag_timer = self.create_timer(cfg.diagnostics_period, self._publish_diagnostics)
         return OK
 
@@ -173,6 +177,8 @@ class PolicyNode(LifecycleNode):
         res = self.loop.tick(self._now())
         self._publish(res)
         self.tick_log.append((start, time.perf_counter() - start))
+        if self.saliency is not None:
+            self.saliency.update(self.loop, self.get_clock().now().to_msg())
         if res.mode != self._mode:
             text = f"mode {self._mode} -> {res.mode}" + (f" ({res.reason})" if res.reason else "")
             if res.mode == "policy":
@@ -267,7 +273,9 @@ class PolicyNode(LifecycleNode):
             self.destroy_subscription(sub)
         for pub in self.pubs.values():
             self.destroy_publisher(pub)
-        self.subs, self.pubs, self.loop = [], {}, None
+        if self.saliency is not None:
+            self.destroy_publisher(self.saliency.pub)
+        self.subs, self.pubs, self.loop, self.saliency = [], {}, None, None
         self._mode = "inactive"
 
 

@@ -268,3 +268,19 @@ def test_fuzz_malformed_inputs(harness, in_bounds):
     assert node.loop is not None and node.timer is not None  # still active
     modes = {s["mode"] for _, s in f.status}
     assert modes <= {"policy", "hover", "land"}
+
+
+def test_saliency_topic(harness):
+    h = harness
+    f = Feeder(h)
+    # A half-bright frame: the policy's gradient lives on the pixels, not on a blank image.
+    f.rgb[:, 32:] = 0
+    maps: list[Image] = []
+    h.peer.create_subscription(Image, "policy_node/saliency", maps.append, STATUS_QOS)
+    _node(h, publish_saliency=True, saliency_every=2)
+    assert h.spin_until(lambda: len(maps) >= 2, 10.0, f.publish)
+    msg = maps[-1]
+    assert (msg.encoding, msg.height, msg.width, msg.step) == ("mono8", 64, 64, 64)
+    sal = np.frombuffer(bytes(msg.data), np.uint8).reshape(64, 64)
+    assert sal.max() == 255  # scaled by its own maximum
+    assert sal[:, 32:].max() == 0  # gradient x input is zero where the image is black
