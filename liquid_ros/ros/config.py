@@ -118,6 +118,10 @@ class SimNodeConfig:
     """Start a new episode when one ends (else the node stops stepping and keeps publishing)."""
     camera_frame: str = "camera_link"
     """Frame id of the camera messages."""
+    wait_for_policy: bool = True
+    """Hold the episode at its start (publishing its first observation, /clock at 0) until a
+    node publishes on ``cmd_topic``, so a policy that takes seconds to start does not find the
+    drone hovering and the leader gone."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

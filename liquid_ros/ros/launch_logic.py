@@ -28,6 +28,7 @@ _POLICY = [
 _SIM = [
     ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
     ("seed", "0", "Episode seed."),
+    ("wait_for_policy", "true", "Hold the episode at t=0 until a node publishes cmd_wrench."),
 ]
 LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
     "policy": _COMMON + _POLICY + [
@@ -126,7 +127,8 @@ def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: b
 
 def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
     overrides = {"task": task, "real_time_factor": float(v["real_time_factor"]),
-                 "seed": int(v["seed"]), "use_sim_time": False}
+                 "seed": int(v["seed"]), "use_sim_time": False,
+                 "wait_for_policy": parse_bool(v["wait_for_policy"])}
     return NodeSpec("sim_node", "sim_node", v["namespace"], [str(cfg / "sim.yaml"), overrides],
                     ["--ros-args", "--log-level", v["log_level"]])
 

@@ -69,6 +69,10 @@ class SimNode(Node):
         self.create_subscription(WrenchStamped, cfg.cmd_topic, self._on_cmd, m.COMMAND_QOS)
         self.camera_info = self._camera_info(env.unwrapped.sim.config.camera)
         self._last_metrics = 0.0
+        self._waiting = cfg.wait_for_policy
+        if self._waiting:
+            self.get_logger().info(f"waiting for a publisher on {cfg.cmd_topic} before starting "
+                                   "(wait_for_policy)")
         self._publish_observation()
         self.timer = self.create_timer(self._period(), self._on_timer)
 
@@ -81,6 +85,12 @@ class SimNode(Node):
             self.get_logger().warning("dropped a non-finite command", throttle_duration_sec=2.0)
 
     def _on_timer(self) -> None:
+        if self._waiting:
+            if self.count_publishers(self.cfg.cmd_topic) == 0:
+                self._publish_observation()
+                return
+            self._waiting = False
+            self.get_logger().info(f"a policy publishes on {self.cfg.cmd_topic}: starting")
         if self.bridge.done:
             self._finish_episode()
             return

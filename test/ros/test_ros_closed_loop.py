@@ -72,3 +72,18 @@ def test_sim_node_topics_hold_and_hover(harness):
     assert m["steps"] > 0 and 0.0 < m["fallback_fraction"] <= 1.0
     z = [o.pose.pose.position.z for o in got["odom"][-5:]]
     assert np.all(np.isfinite(z)) and min(z) > 0.3  # the sim's own hover kept it up
+
+
+def test_sim_node_waits_for_a_policy_before_starting(harness):
+    h = harness
+    sim = h.add(SimNode(parameter_overrides=[Parameter("task", value="leader_follow"),
+                                             Parameter("real_time_factor", value=0.0)]))
+    clocks: list[Clock] = []
+    h.peer.create_subscription(Clock, "/clock", clocks.append, 10)
+    h.spin(1.0)
+    assert len(clocks) > 5  # observations and /clock keep coming while it waits
+    assert all(c.clock.sec == 0 and c.clock.nanosec == 0 for c in clocks)
+    assert sim.bridge.stats["steps"] == 0
+    h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)  # a policy appears
+    assert h.spin_until(lambda: sim.bridge.stats["steps"] > 10, 10.0)
+    assert clocks[-1].clock.sec > 0 or clocks[-1].clock.nanosec > 0
