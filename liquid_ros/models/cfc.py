@@ -10,7 +10,6 @@ from torch import nn
 
 from liquid_ros.models import _fast, _fused_cfc
 from liquid_ros.models.cfc_cell import MODES, CfCCell, WiredCfCCell
-from liquid_ros.models.ltc_rnn import step_dt
 from liquid_ros.models.sequence import LSTMMemory, RecurrentSequence
 from liquid_ros.models.wiring import Wiring
 
@@ -236,13 +235,7 @@ class CfC(RecurrentSequence):
         y = h_new[:, self.state_size - self.layer_sizes[-1]:]
         return (y if self.proj_size is None else self.fc(y)), h_new
 
-    def _step(self, x, h, c, dt):
-        dt = step_dt(dt, x.shape[0])
-        if isinstance(dt, float) and self._use_fast(x):
-            y, h = self._fast_call(x.contiguous(), h.contiguous(), dt)
-            return y, h, c
-        if self.use_mixed:
-            h, c = self.lstm(x, (h, c))
+    def _cell_step(self, x, h, c, dt):
         fused = self._fused()
         y, h = self._layer_step(torch.addmm(fused[0][2], x, fused[0][0].t()), h, c, dt, fused)
-        return self.fc(y), h, c
+        return self.fc(y), h

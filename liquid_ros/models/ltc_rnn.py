@@ -11,27 +11,6 @@ from liquid_ros.models.sequence import LSTMMemory, RecurrentSequence
 from liquid_ros.models.wiring import FullyConnected, Wiring
 
 
-def step_dt(dt: float | torch.Tensor, batch: int) -> float | torch.Tensor:
-    """Validate a step's dt; returns a float or a (B, 1) tensor.
-
-    Raises:
-        ValueError: if dt is not positive and finite or has the wrong size.
-    """
-    if isinstance(dt, torch.Tensor):
-        if dt.numel() == 1:
-            dt = float(dt)
-        else:
-            if dt.numel() != batch:
-                raise ValueError(f"dt must be a float or hold {batch} values, got {dt.shape}")
-            if not bool((dt > 0).all()):
-                raise ValueError("dt must be positive and finite (seconds)")
-            return dt.reshape(batch, 1)
-    dt = float(dt)
-    if not 0.0 < dt < float("inf"):
-        raise ValueError(f"dt must be positive and finite (seconds), got {dt}")
-    return dt
-
-
 class LTC(RecurrentSequence):
     """LTC RNN over sequences, with the constructor signature of ``ncps.torch.LTC``.
 
@@ -156,12 +135,5 @@ class LTC(RecurrentSequence):
         _fast.ltc_step(xn, h.numpy(), dt, y, h_new, *snap)
         return torch.from_numpy(y), torch.from_numpy(h_new)
 
-    def _step(self, x, h, c, dt):
-        dt = step_dt(dt, x.shape[0])
-        if isinstance(dt, float) and self._use_fast(x):
-            y, h = self._fast_call(x.contiguous(), h.contiguous(), dt)
-            return y, h, c
-        if self.use_mixed:
-            h, c = self.lstm(x, (h, c))
-        y, h = self.rnn_cell(x, h, dt)
-        return y, h, c
+    def _cell_step(self, x, h, c, dt):
+        return self.rnn_cell(x, h, dt)

@@ -14,6 +14,27 @@ from torch import nn
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
+def step_dt(dt: float | torch.Tensor, batch: int) -> float | torch.Tensor:
+    """Validate a step's dt; returns a float or a (B, 1) tensor.
+
+    Raises:
+        ValueError: if dt is not positive and finite or has the wrong size.
+    """
+    if isinstance(dt, torch.Tensor):
+        if dt.numel() == 1:
+            dt = float(dt)
+        else:
+            if dt.numel() != batch:
+                raise ValueError(f"dt must be a float or hold {batch} values, got {dt.shape}")
+            if not bool((dt > 0).all()):
+                raise ValueError("dt must be positive and finite (seconds)")
+            return dt.reshape(batch, 1)
+    dt = float(dt)
+    if not 0.0 < dt < float("inf"):
+        raise ValueError(f"dt must be positive and finite (seconds), got {dt}")
+    return dt
+
+
 class LSTMMemory(nn.Module):
     """LSTM memory cell run before the continuous-time cell (``mixed_memory=True``).
 
@@ -141,7 +162,18 @@ class RecurrentSequence(nn.Module):
     def _sequence(self, x, h, c, dt):  # noqa: D102  (abstract)
         raise NotImplementedError
 
-    def _step(self, x, h, c, dt):  # noqa: D102  (abstract)
+    def _step(self, x, h, c, dt):
+        """One step: the numba kernel when it applies, else mixed memory then the cell."""
+        dt = step_dt(dt, x.shape[0])
+        if isinstance(dt, float) and self._use_fast(x):
+            y, h = self._fast_call(x.contiguous(), h.contiguous(), dt)
+            return y, h, c
+        if self.use_mixed:
+            h, c = self.lstm(x, (h, c))
+        y, h = self._cell_step(x, h, c, dt)
+        return y, h, c
+
+    def _cell_step(self, x, h, c, dt):  # noqa: D102  (abstract: torch step -> (y, h'))
         raise NotImplementedError
 
     def _split_state(self, hx: State | None, batch: int, like: torch.Tensor):
