@@ -19,3 +19,11 @@ os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if sys.path[0] != _ROOT:
     sys.path.insert(0, _ROOT)
+
+# Property tests: the same examples on every run (CI must not turn red on a newly drawn
+# example), no example database. HYPOTHESIS_PROFILE=explore draws fresh random examples.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=2000, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))

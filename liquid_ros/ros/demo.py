@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.ros.launch_logic import LEADER_BARRIER_DISTANCE
+from liquid_ros.ros.launch_logic import LEADER_BARRIER
 from liquid_ros.ros.policy_source import shipped_checkpoint
 
 
@@ -69,7 +69,7 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
                                       "rate_hz": float(rate_hz), "use_sim_time": True,
                                       "use_leader": task == "leader_follow"}
         if task == "leader_follow":
-            pol_params["safety.leader_distance"] = LEADER_BARRIER_DISTANCE
+            pol_params.update(LEADER_BARRIER)
         pol = PolicyNode(context=context, parameter_overrides=[
             Parameter(k, value=v) for k, v in pol_params.items()])
         if not pol.autostart():

@@ -15,6 +15,12 @@ PACKAGE = "liquid_ros"
 LEADER_BARRIER_DISTANCE = 0.5
 """Leader keep-out distance (m) when the leader barrier is on: above the leader task's
 collision distance (0.3 m), below its follow distance (1.0 m)."""
+LEADER_BARRIER = {"safety.leader_distance": LEADER_BARRIER_DISTANCE,
+                  "safety.leader_gain_p1": 3.0, "safety.leader_gain_p2": 3.0,
+                  "safety.leader_accel_max": 1.0}
+"""policy_node parameters of the leader barrier, as evaluated (``safety_config_for``): gains of
+3 /s keep a follower closing at 0.5 m/s inside the barrier's safe set (1 /s did not), robust to
+1 m/s^2 of leader acceleration."""
 KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
 
 _COMMON = [
@@ -119,7 +125,7 @@ def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: b
     overrides = {"checkpoint": v["checkpoint"], "rate_hz": float(v["rate_hz"]), "task": task,
                  "use_sim_time": use_sim_time, "use_leader": use_leader}
     if use_leader:
-        overrides["safety.leader_distance"] = LEADER_BARRIER_DISTANCE
+        overrides.update(LEADER_BARRIER)
     return NodeSpec("policy_node", "policy_node", v["namespace"],
                     [str(cfg / "policy.yaml"), overrides],
                     ["--ros-args", "--log-level", v["log_level"]])

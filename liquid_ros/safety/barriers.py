@@ -8,7 +8,9 @@ al., IEEE T-RO 2023) with class-K gains ``p1, p2`` is
     <=>  grad(b).a + v' hess(b) v + (p1 + p2) b' + p1 p2 b >= 0,
 
 a row ``G a <= h`` with ``G = -grad(b)``. The speed limit ``b = v_max^2 - |v|^2`` has relative
-degree 1: ``b' + p1 b >= 0``. The moving leader is assumed to keep its velocity.
+degree 1: ``b' + p1 b >= 0``. The moving leader is assumed to keep its velocity; its row can
+be made robust to a bounded leader acceleration and have its own gains (see
+:class:`~liquid_ros.safety.config.SafetyConfig`).
 
 Every function works on numpy arrays and on torch tensors alike (the same code builds the rows
 of the run-time filter and of the differentiable training layer); inputs are batched (B, 3).
@@ -152,8 +154,17 @@ def hocbf_rows(pos: Array, vel: Array, config: SafetyConfig, gains: Array | None
         grad, curv, bdot, b = row
         r1 = p1 if isinstance(p1, float) else p1[:, min(r, p1.shape[1] - 1)]
         r2 = p2 if isinstance(p2, float) else p2[:, min(r, p2.shape[1] - 1)]
+        h = curv
+        if names[r] == "leader":
+            if gains is None:
+                r1 = config.gain_p1 if config.leader_gain_p1 is None else config.leader_gain_p1
+                r2 = config.gain_p2 if config.leader_gain_p2 is None else config.leader_gain_p2
+            if config.leader_accel_max > 0.0:
+                # b'' holds -2 d.a_leader, which the constant-velocity model drops: take its
+                # worst case (grad b = 2 d).
+                h = h - config.leader_accel_max * _dot(grad, grad) ** 0.5
         g_rows.append(-grad)
-        b_rows.append(curv + (r1 + r2) * bdot + r1 * r2 * b)
+        b_rows.append(h + (r1 + r2) * bdot + r1 * r2 * b)
     if config.speed_max is not None:
         r = len(pos_rows)
         r1 = p1 if isinstance(p1, float) else p1[:, min(r, p1.shape[1] - 1)]

@@ -31,6 +31,15 @@ class SafetyConfig:
         obstacles: Static spherical keep-out zones ``(x, y, z, radius)`` (m).
         leader_distance: Minimum distance to the moving leader (m), or None. The leader is
             modelled with constant velocity; its row is inactive when no leader state is given.
+        leader_accel_max: Bound (m/s^2) on the leader's acceleration that the leader row is
+            made robust to (the constant-velocity model misses ``-2 d.a_leader`` in ``b''``;
+            the row subtracts its worst case ``2 |d| leader_accel_max``). 0 trusts the model.
+        leader_gain_p1: First class-K gain (1/s) of the leader row, or None for ``gain_p1``.
+            The HOCBF only keeps the follower out when it starts inside ``b' + p1 b >= 0``: at
+            distance ``x`` from a keep-out radius ``R`` that admits closing speeds up to
+            ``p1 (x^2 - R^2) / (2 x)``, so a follower meant to fly close to the keep-out needs a
+            larger ``p1`` than the static barriers.
+        leader_gain_p2: Second class-K gain (1/s) of the leader row, or None for ``gain_p2``.
         speed_max: Speed limit (m/s), or None (a relative-degree-1 barrier).
         gain_p1: Default first class-K gain (1/s) of every HOCBF (and of the speed barrier).
         gain_p2: Default second class-K gain (1/s) of the relative-degree-2 HOCBFs.
@@ -55,6 +64,9 @@ class SafetyConfig:
     geofence: tuple[tuple[float, float], tuple[float, float]] | None = None
     obstacles: tuple[tuple[float, float, float, float], ...] = ()
     leader_distance: float | None = None
+    leader_accel_max: float = 0.0
+    leader_gain_p1: float | None = None
+    leader_gain_p2: float | None = None
     speed_max: float | None = 3.0
     gain_p1: float = 1.0
     gain_p2: float = 1.0
@@ -97,6 +109,12 @@ class SafetyConfig:
             _check_finite("obstacles", tuple(ob))
             if ob[3] <= 0:
                 raise ValueError(f"obstacles radius must be positive, got {ob}")
+        for name in ("leader_gain_p1", "leader_gain_p2"):
+            v = getattr(self, name)
+            if v is not None:
+                _check_finite(name, (v,))
+                if v <= 0:
+                    raise ValueError(f"{name} must be positive, got {v}")
         for name in ("leader_distance", "speed_max", "max_thrust"):
             v = getattr(self, name)
             if v is not None and v <= 0:
@@ -106,7 +124,7 @@ class SafetyConfig:
             _check_finite(name, (v,))
             if v <= 0:
                 raise ValueError(f"{name} must be positive, got {v}")
-        for name in ("margin", "speed_margin"):
+        for name in ("margin", "speed_margin", "leader_accel_max"):
             v = getattr(self, name)
             _check_finite(name, (v,))
             if v < 0:

@@ -46,13 +46,23 @@ def load_cached(path: str) -> Any:
 def safety_config_for(task: str) -> Any:
     """Stage-1 safety settings used in evaluation and BarrierNet training.
 
-    Altitude floor 0.2 m, speed limit 3 m/s, and for the leader task a 0.6 m keep-out sphere
-    around the leader (the task counts a collision below 0.3 m).
+    Altitude floor 0.2 m, speed limit 3 m/s, and for the leader task a 0.5 m keep-out sphere
+    around the leader (0.6 m with the 0.1 m margin; the task counts a collision below 0.3 m)
+    with its own gains ``p1 = p2 = 3 /s``, robust to a leader acceleration of 1 m/s^2.
+
+    Why those gains: with the default ``p1 = 1 /s`` a follower at the 1 m follow distance
+    closing at only 0.26 m/s is already outside the HOCBF's first set ``b' + p1 b >= 0``; from
+    there the barrier only slows the decay of ``b' + p1 b`` and let a learned follower closing
+    at 0.5-0.6 m/s reach 0.31 m (seed 100040) while asking for less than 1 m/s^2 of the 4 m/s^2
+    available. With ``p1 = 3 /s`` closing speeds up to 0.96 m/s at 1 m lie inside it and the
+    least distance over the 50 evaluation episodes became 0.67 m (``checkpoints/README.md``).
     """
     from liquid_ros.safety.config import SafetyConfig
 
-    leader = "leader" in task.lower()
-    return SafetyConfig(altitude_min=0.2, leader_distance=0.6 if leader else None)
+    if "leader" in task.lower():
+        return SafetyConfig(altitude_min=0.2, leader_distance=0.5, leader_gain_p1=3.0,
+                            leader_gain_p2=3.0, leader_accel_max=1.0)
+    return SafetyConfig(altitude_min=0.2)
 
 
 @dataclass

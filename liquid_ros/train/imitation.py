@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dagger-episodes", type=int, default=20, help="episodes per DAgger round")
     p.add_argument("--dagger-epochs", type=int, default=None,
                    help="epochs after each DAgger round (default: --epochs)")
+    p.add_argument("--dagger-seed", type=int, default=DAGGER_SEED_BASE,
+                   help="first DAgger seed (round K flies seed + 10,000 K + i); change it to "
+                        "draw fresh episodes when continuing an earlier run")
     p.add_argument("--init", default=None,
                    help="start from this checkpoint (weights and normalisation) and fine-tune")
     p.add_argument("--barriernet", action="store_true",
@@ -131,7 +134,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         trainer.fit(episodes, progress=not args.no_progress, desc=f"train {args.model}")
     save_policy_file(ckpt, policy, metadata())
     for k in range(1, args.dagger_rounds + 1):
-        seeds = [DAGGER_SEED_BASE + 10_000 * k + i for i in range(args.dagger_episodes)]
+        seeds = [args.dagger_seed + 10_000 * k + i for i in range(args.dagger_episodes)]
         fn = PolicyEpisode(args.task, str(ckpt), env_kwargs, action_repeat, record=True)
         backend = backend_from_args(args)
         try:

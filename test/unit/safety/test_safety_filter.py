@@ -167,3 +167,39 @@ def test_barrier_layer_gradcheck_gains_and_state():
                          requires_grad=True)
     gains = torch.tensor([[1.0, 1.5], [0.7, 2.0]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda p, a, g: layer(p, vel, a, g), (pos, a_nom, gains))
+
+
+def test_solver_cycling_case_falls_back_safely():
+    # Found by hypothesis: two strongly violated soft rows (a keep-out sphere nearly in line
+    # with the speed row) make the active-set iteration cycle until max_iter. Known gap: the
+    # optimum (the box corner) is not returned; the filter's contract still holds: an in-box,
+    # finite braking command and the solver error in the status.
+    cfg = SafetyConfig(accel_min=(-1.0,) * 3, accel_max=(1.0,) * 3, altitude_min=None,
+                       altitude_max=None, obstacles=((0.0, 2.17e-05, 5.25, 1.0),),
+                       speed_max=1.0, gain_p1=2.0, gain_p2=2.0)
+    a, status = SafetyFilter(cfg).filter_accel(
+        np.array([3.0, 5.960464477539063e-08, 0.703125]), np.array([-2.0, -1.0, 6.0]),
+        np.zeros(3))
+    assert np.all(np.isfinite(a)) and np.all(np.abs(a) <= 1.0)
+    assert status.fallback or status.error is None
+
+
+def test_leader_row_gains_and_leader_acceleration_margin():
+    pos, vel = np.array([[0.0, 0.0, 1.0]]), np.array([[0.5, 0.0, 0.0]])
+    lp, lv = np.array([[1.0, 0.0, 1.0]]), np.zeros((1, 3))
+    base = SafetyConfig(leader_distance=0.5, speed_max=None, altitude_min=None,
+                        altitude_max=None)
+    rows = {}
+    for name, cfg in {
+        "base": base,
+        "gains": SafetyConfig(**{**base.__dict__, "leader_gain_p1": 3.0, "leader_gain_p2": 3.0}),
+        "accel": SafetyConfig(**{**base.__dict__, "leader_accel_max": 1.0}),
+    }.items():
+        G, h = hocbf_rows(pos, vel, cfg, None, lp, lv)
+        i = list(SafetyFilter(cfg).barrier_names).index("leader")
+        rows[name] = (G[0, i], h[0, i])
+    np.testing.assert_allclose(rows["gains"][0], rows["base"][0])
+    # Closing at 0.5 m/s from 1 m: larger gains admit more (the follower starts deeper inside
+    # the first safe set); a bounded leader acceleration takes its worst case (2|d| a_max) off.
+    assert rows["gains"][1] > rows["base"][1]
+    np.testing.assert_allclose(rows["base"][1] - rows["accel"][1], 2 * 1.0 * 1.0, rtol=1e-9)
