@@ -24,6 +24,8 @@ from liquid_ros.models.ltc_rnn import LTC
 from liquid_ros.models.ncp import AutoNCP
 
 CELLS = ("ltc", "cfc", "lstm", "gru", "ctrnn", "mlp")
+_NCPS_DT = 1.0
+"""Step (s) ncps' LTC runs at without timespans, which its init ranges suit."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class PolicyConfig:
     """CfC mode: "default", "no_gate" or "pure"."""
     baseline_hidden: int = 64
     """Hidden units of the lstm/gru/ctrnn/mlp baselines."""
+    ltc_feature_norm: bool = True
+    """LayerNorm the image features before an "ltc" head. Its sensory synapses
+    sigmoid(sigma (x - mu)) start with mu in [0.3, 0.8] and sigma in [3, 8], while the raw
+    ReLU features are about 0.01: without it the LTC sees the image as a constant."""
+    ltc_init_dt: float | None = 0.1
+    """Nominal tick (s) an "ltc" head is initialised for: its capacitances cm start at ncps'
+    init times this, so cm / dt at this tick equals ncps' at its default 1 s step (an LTC
+    started at ncps' cm and run at dt = 0.1 s is 10x slower and barely trains). Only the init
+    changes; the ODE and its time are the same. None keeps ncps' init."""
 
     def __post_init__(self) -> None:
         """Validate the fields (ValueError naming the field)."""
@@ -83,6 +94,13 @@ class PolicyConfig:
             )
         if not self.gain_max > 0:
             raise ValueError(f"gain_max must be positive, got {self.gain_max}")
+        if not isinstance(self.ltc_feature_norm, bool):
+            raise ValueError(f"ltc_feature_norm must be a bool, got {self.ltc_feature_norm!r}")
+        dt = self.ltc_init_dt
+        if dt is not None and (isinstance(dt, bool) or not isinstance(dt, int | float)
+                               or not 0.0 < dt < math.inf):
+            raise ValueError(f"ltc_init_dt must be positive and finite (s) or None, "
+                             f"got {self.ltc_init_dt!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (lists instead of tuples)."""
@@ -92,15 +110,33 @@ class PolicyConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
-        """Inverse of ``to_dict``; unknown keys raise ValueError."""
+        """Inverse of ``to_dict``; unknown keys raise ValueError.
+
+        Fields added after the first checkpoints, when missing, take the value that rebuilds
+        those checkpoints' architecture (``_LEGACY``), not today's default.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown PolicyConfig fields: {sorted(unknown)}")
-        data = dict(data)
+        data = {**_LEGACY, **data}
         if "conv_channels" in data:
             data["conv_channels"] = tuple(int(c) for c in data["conv_channels"])
         return cls(**data)
+
+
+_LEGACY: dict[str, Any] = {"ltc_feature_norm": False, "ltc_init_dt": None}
+"""Values of later PolicyConfig fields that reproduce configs saved before they existed."""
+
+
+def _scale_ltc_cm(ltc: LTC, factor: float) -> None:
+    """Multiply the LTC's (softplus-constrained) capacitances by ``factor`` in place."""
+    cell = ltc.rnn_cell
+    with torch.no_grad():
+        target = cell._positive(cell.cm) * factor
+        if cell.implicit_param_constraints:  # inverse softplus: x + log(1 - exp(-x))
+            target = target + torch.log(-torch.expm1(-target))
+        cell.cm.copy_(target)
 
 
 def _make_head(config: PolicyConfig, inputs: int) -> nn.Module:
@@ -108,7 +144,10 @@ def _make_head(config: PolicyConfig, inputs: int) -> nn.Module:
     if config.cell in ("ltc", "cfc"):
         wiring = AutoNCP(config.units, outputs, config.sparsity_level, config.wiring_seed)
         if config.cell == "ltc":
-            return LiquidHead(LTC(inputs, wiring, ode_unfolds=config.ode_unfolds))
+            ltc = LTC(inputs, wiring, ode_unfolds=config.ode_unfolds)
+            if config.ltc_init_dt is not None:
+                _scale_ltc_cm(ltc, config.ltc_init_dt / _NCPS_DT)
+            return LiquidHead(ltc)
         return LiquidHead(CfC(inputs, wiring, mode=config.cfc_mode))
     if config.cell in ("lstm", "gru"):
         return GatedRNNHead(config.cell, inputs, config.baseline_hidden, outputs)
@@ -134,6 +173,10 @@ class LiquidPolicy(nn.Module):
                 config.conv_channels, config.feature_dim,
             )
             self.head = _make_head(config, config.feature_dim + config.state_dim)
+        self.feature_norm: nn.Module = (
+            nn.LayerNorm(config.feature_dim)
+            if config.cell == "ltc" and config.ltc_feature_norm else nn.Identity()
+        )
         c, s, a = config.image_channels, config.state_dim, config.action_dim
         self.register_buffer("image_mean", torch.full((c,), 0.5))
         self.register_buffer("image_std", torch.full((c,), 0.25))
@@ -175,7 +218,7 @@ class LiquidPolicy(nn.Module):
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = x.permute(0, 3, 1, 2)
         x = (x - self.image_mean[:, None, None]) / self.image_std[:, None, None]
-        features = self.encoder(x).reshape(batch, steps, -1)
+        features = self.feature_norm(self.encoder(x)).reshape(batch, steps, -1)
         return torch.cat([features, (state.float() - self.state_mean) / self.state_std], -1)
 
     def _outputs(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

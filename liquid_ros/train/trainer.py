@@ -55,6 +55,10 @@ class TrainConfig:
     """Image and state augmentation."""
     barriernet: bool = False
     """Train through the differentiable safety layer with network-produced gains."""
+    ltc_lr_scale: float = 5.0
+    """Learning-rate multiplier for the head of an "ltc" policy: a step of the LTC's
+    conductance-based synapse parameters moves its outputs far less than the same step of
+    the CNN's weights (on fly_to_target, 5 took 200 steps from 0.96 to 0.70 validation loss)."""
 
 
 @dataclass
@@ -108,7 +112,7 @@ class Trainer:
             self.layer = BarrierLayer(safety_config) if safety_config else BarrierLayer()
         self.action_std = torch.ones(4)
         self._normalised = False
-        self.opt = torch.optim.Adam(policy.parameters(), lr=config.lr,
+        self.opt = torch.optim.Adam(_param_groups(policy, config), lr=config.lr,
                                     weight_decay=config.weight_decay)
 
     def keep_normalisation(self) -> None:
@@ -219,6 +223,18 @@ class Trainer:
         self.history.steps += done
         self.history.seconds += time.monotonic() - start
         return self.history
+
+
+def _param_groups(policy: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """Optimiser groups: an LTC head at ``ltc_lr_scale`` times the learning rate."""
+    head = getattr(policy, "head", None)
+    cell = getattr(getattr(policy, "config", None), "cell", None)
+    if cell != "ltc" or head is None or config.ltc_lr_scale == 1.0:
+        return [{"params": list(policy.parameters())}]
+    in_head = {id(p) for p in head.parameters()}
+    rest = [p for p in policy.parameters() if id(p) not in in_head]
+    return [{"params": rest},
+            {"params": list(head.parameters()), "lr": config.lr * config.ltc_lr_scale}]
 
 
 def set_normalisation(policy: torch.nn.Module, stats: dict[str, np.ndarray]) -> None:

@@ -113,3 +113,65 @@ def test_step_never_returns_nan():
     images, state, _ = episode(batch=1, steps=1)
     action = policy.step(images[0, 0], state[0, 0], 0.05)
     np.testing.assert_array_equal(action, [0.0, 0.0, 0.5, 0.0])
+
+
+def test_ltc_head_conditioning_defaults():
+    policy = LiquidPolicy(small("ltc"))
+    assert isinstance(policy.feature_norm, torch.nn.LayerNorm)
+    cm = torch.nn.functional.softplus(policy.head.rnn.rnn_cell.cm)
+    # ncps draws cm from softplus(U(0.4, 0.6)); scaled by ltc_init_dt / 1 s
+    low, high = (0.1 * float(torch.nn.functional.softplus(torch.tensor(v))) for v in (0.4, 0.6))
+    assert bool(((cm > low - 1e-6) & (cm < high + 1e-6)).all())
+    legacy = LiquidPolicy(small("ltc", ltc_feature_norm=False, ltc_init_dt=None))
+    assert isinstance(legacy.feature_norm, torch.nn.Identity)
+    assert float(torch.nn.functional.softplus(legacy.head.rnn.rnn_cell.cm).min()) > 0.9
+    # the flags change nothing else: same seed, same encoder and synapse weights
+    for name, value in legacy.state_dict().items():
+        if not name.endswith(".cm"):
+            assert torch.equal(value, policy.state_dict()[name]), name
+
+
+def test_ltc_feature_norm_makes_image_features_visible():
+    policy = LiquidPolicy(small("ltc"))
+    images, state, _ = episode(batch=4, steps=3)
+    x = policy._inputs(torch.from_numpy(images), torch.from_numpy(state))
+    features = x[..., :policy.config.feature_dim]
+    # raw ReLU features are about 0.01-0.1 at init; normalised, about unit spread
+    np.testing.assert_allclose(features.std(-1, unbiased=False).detach().numpy(), 1.0,
+                               atol=0.02)
+
+
+@pytest.mark.parametrize("cell", ["cfc", "lstm"])
+def test_ltc_fields_do_not_touch_other_heads(cell):
+    with_flags = LiquidPolicy(small(cell))
+    without = LiquidPolicy(small(cell, ltc_feature_norm=False, ltc_init_dt=None))
+    assert with_flags.state_dict().keys() == without.state_dict().keys()
+    for name, value in without.state_dict().items():
+        assert torch.equal(value, with_flags.state_dict()[name]), name
+
+
+def test_config_from_old_dict_rebuilds_old_architecture():
+    data = small("ltc").to_dict()
+    for key in ("ltc_feature_norm", "ltc_init_dt"):
+        del data[key]
+    old = PolicyConfig.from_dict(data)
+    assert old.ltc_feature_norm is False and old.ltc_init_dt is None
+    assert not any(k.startswith("feature_norm") for k in LiquidPolicy(old).state_dict())
+    assert PolicyConfig.from_dict(small("ltc").to_dict()) == small("ltc")
+    for bad in (0.0, -0.1, float("inf"), True, "0.1"):
+        with pytest.raises(ValueError, match="ltc_init_dt"):
+            small("ltc", ltc_init_dt=bad)
+    with pytest.raises(ValueError, match="ltc_feature_norm"):
+        small("ltc", ltc_feature_norm=1)
+
+
+def test_trainer_gives_the_ltc_head_its_own_learning_rate():
+    from liquid_ros.train.trainer import TrainConfig, Trainer
+
+    policy = LiquidPolicy(small("ltc"))
+    groups = Trainer(policy, TrainConfig(lr=2e-3)).opt.param_groups
+    assert [g["lr"] for g in groups] == [2e-3, 2e-3 * TrainConfig().ltc_lr_scale]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in policy.head.parameters()}
+    assert sum(len(g["params"]) for g in groups) == len(list(policy.parameters()))
+    cfc_groups = Trainer(LiquidPolicy(small("cfc")), TrainConfig(lr=2e-3)).opt.param_groups
+    assert [g["lr"] for g in cfc_groups] == [2e-3]
