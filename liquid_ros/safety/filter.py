@@ -133,8 +133,14 @@ class SafetyFilter:
                           None if lp is None else lp[None], None if lv is None else lv[None])
         if not (np.all(np.isfinite(G)) and not np.any(np.isnan(h))):
             return self._accel_fallback(vel, "non-finite barrier rows")
+        # A row whose gradient vanishes (e.g. standing exactly on the leader's or an obstacle's
+        # centre) does not depend on the control: no command can change it, and keeping it
+        # makes the active-set iteration cycle. Drop it; if it was violated, say so.
+        dead = np.linalg.norm(G[0], axis=1) <= 1e-9
+        dead_violated = bool(np.any(dead & (h[0] < 0)))
+        h_solve = np.where(dead[None], np.inf, h)
         arrays = (self._q_accel, -a_nom[None], np.ascontiguousarray(G),
-                  np.ascontiguousarray(h), self.accel_low[None], self.accel_high[None])
+                  np.ascontiguousarray(h_solve), self.accel_low[None], self.accel_high[None])
         res = solve_prepared(arrays, self._soft_accel, 1, self.config.soft_weight)
         code = int(res.status[0])
         a = res.x[0]
@@ -147,7 +153,8 @@ class SafetyFilter:
         viol = float(np.max(G[0] @ a - h[0], initial=0.0))
         status = SafetyStatus(
             active=tuple(n for n, on in zip(self._accel_row_names, active, strict=True) if on),
-            intervention=float(np.linalg.norm(a - a_nom)), infeasible=code == _k.RELAXED,
+            intervention=float(np.linalg.norm(a - a_nom)),
+            infeasible=code == _k.RELAXED or dead_violated,
             max_violation=max(viol, 0.0), stage="accel")
         return a, status
 
