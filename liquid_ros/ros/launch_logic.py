@@ -11,16 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER
+
 PACKAGE = "liquid_ros"
-LEADER_BARRIER_DISTANCE = 0.5
-"""Leader keep-out distance (m) when the leader barrier is on: above the leader task's
-collision distance (0.3 m), below its follow distance (1.0 m)."""
-LEADER_BARRIER = {"safety.leader_distance": LEADER_BARRIER_DISTANCE,
-                  "safety.leader_gain_p1": 3.0, "safety.leader_gain_p2": 3.0,
-                  "safety.leader_accel_max": 1.0}
-"""policy_node parameters of the leader barrier, as evaluated (``safety_config_for``): gains of
-3 /s keep a follower closing at 0.5 m/s inside the barrier's safe set (1 /s did not), robust to
-1 m/s^2 of leader acceleration."""
+LEADER_BARRIER = {f"safety.{k}": v for k, v in LEADER_FOLLOW_BARRIER.items()}
+"""policy_node parameters of the leader barrier: the one evaluation uses."""
 KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
 
 _COMMON = [

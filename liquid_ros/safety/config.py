@@ -11,6 +11,15 @@ def _check_finite(name: str, values: tuple[float, ...]) -> None:
         raise ValueError(f"{name} must be finite numbers, got {values}")
 
 
+LEADER_FOLLOW_BARRIER: dict[str, float] = {
+    "leader_distance": 0.5, "leader_gain_p1": 3.0, "leader_gain_p2": 3.0,
+    "leader_accel_max": 1.0}
+"""Leader barrier of the leader-following task (``SafetyConfig`` fields), shared by evaluation
+and the ROS launch files: a 0.5 m keep-out (above the task's 0.3 m collision distance, below its
+1 m follow distance), gains of 3 /s so a follower closing at 0.5 m/s starts inside the HOCBF's
+first safe set (1 /s did not), robust to 1 m/s^2 of leader acceleration."""
+
+
 @dataclass(frozen=True)
 class SafetyConfig:
     """Limits, barriers and gains of :class:`~liquid_ros.safety.filter.SafetyFilter`.

@@ -57,11 +57,10 @@ def safety_config_for(task: str) -> Any:
     available. With ``p1 = 3 /s`` closing speeds up to 0.96 m/s at 1 m lie inside it and the
     least distance over the 50 evaluation episodes became 0.67 m (``checkpoints/README.md``).
     """
-    from liquid_ros.safety.config import SafetyConfig
+    from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER, SafetyConfig
 
     if "leader" in task.lower():
-        return SafetyConfig(altitude_min=0.2, leader_distance=0.5, leader_gain_p1=3.0,
-                            leader_gain_p2=3.0, leader_accel_max=1.0)
+        return SafetyConfig(altitude_min=0.2, **LEADER_FOLLOW_BARRIER)
     return SafetyConfig(altitude_min=0.2)
 
 
