@@ -33,6 +33,7 @@ from liquid_ros.control.controller import (
     land_accel,
 )
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
+from liquid_ros.control.rotation import yaw_from_quat
 from liquid_ros.ros.config import PolicyNodeConfig
 from liquid_ros.ros.messages import OdomSample
 
@@ -199,11 +200,8 @@ class PolicyLoop:
         # The controller integrates the yaw-rate command from a yaw setpoint; starting it at
         # 0 instead of the robot's heading would turn the robot (and its camera) on activation.
         self._yaw_synced = self.odom is not None
-        yaw = 0.0
-        if self.odom is not None:
-            q = self.odom.quaternion
-            yaw = math.atan2(2 * (q[3] * q[2] + q[0] * q[1]), 1 - 2 * (q[1] ** 2 + q[2] ** 2))
-        self.controller.reset(yaw)
+        self.controller.reset(
+            0.0 if self.odom is None else yaw_from_quat(self.odom.quaternion))
 
     def _run(self, mode: str, reason: str, dt: float) -> TickResult:
         if not self._yaw_synced:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from liquid_ros.control.controller import AccelerationController, hover_accel
+from liquid_ros.control.rotation import yaw_from_quat
 
 
 class SimBridge:
@@ -34,7 +35,7 @@ class SimBridge:
     def reset(self) -> None:
         """Start a new episode (seed ``seed + episode``)."""
         self.obs, self.info = self.env.reset(seed=self.seed + self.episode)
-        self.controller.reset(_yaw(self.info["quaternion"]))
+        self.controller.reset(yaw_from_quat(self.info["quaternion"]))
         self.cmd: np.ndarray | None = None
         self.t_cmd = -math.inf
         self.hold: np.ndarray | None = None
@@ -105,7 +106,3 @@ class SimBridge:
             out["is_success"] = bool(self.info.get("is_success", False))
         return out
 
-
-def _yaw(q: np.ndarray) -> float:
-    x, y, z, w = (float(v) for v in q)
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
