@@ -22,6 +22,7 @@ import torch
 
 from liquid_ros.train.backends import add_backend_arguments, backend_from_args
 from liquid_ros.train.closed_loop import PolicyEpisode, safety_config_for
+from liquid_ros.train.collect import parse_env_kwargs
 from liquid_ros.train.dataset import load_dataset, read_manifest, save_episode, write_manifest
 from liquid_ros.train.plots import plot_loss
 from liquid_ros.train.rollouts import run_episodes
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dagger-seed", type=int, default=DAGGER_SEED_BASE,
                    help="first DAgger seed (round K flies seed + 10,000 K + i); change it to "
                         "draw fresh episodes when continuing an earlier run")
+    p.add_argument("--dagger-env-arg", action="append", metavar="KEY=VALUE",
+                   help="environment setting for the DAgger rollouts only (repeatable; VALUE "
+                        "as JSON), e.g. speed_range=[0.7,1.0] to mine the fast leaders; the "
+                        "checkpoint keeps the dataset's settings")
     p.add_argument("--init", default=None,
                    help="start from this checkpoint (weights and normalisation) and fine-tune")
     p.add_argument("--barriernet", action="store_true",
@@ -103,6 +108,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     start = time.monotonic()
     episodes = load_dataset(args.data)
     env_kwargs, action_repeat = _dataset_facts(args.data)
+    dagger_kwargs = {**env_kwargs, **parse_env_kwargs(args.dagger_env_arg)}
     if args.init:
         from liquid_ros.models.checkpoint import load_policy
 
@@ -125,7 +131,8 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         return {"task": args.task, "model": args.model, "data": [str(d) for d in args.data],
                 "episodes": len(episodes), "seed": args.seed, "seq_len": args.seq_len,
                 "epochs": args.epochs, "action_repeat": action_repeat, "init": args.init,
-                "env_kwargs": env_kwargs, "barriernet": bool(args.barriernet),
+                "env_kwargs": env_kwargs, "dagger_env_kwargs": dagger_kwargs,
+                "barriernet": bool(args.barriernet),
                 "dagger_rounds": rounds, "train_loss": h.train, "val_loss": h.val,
                 "steps": h.steps, "train_seconds": round(time.monotonic() - start, 1),
                 "command": "liquid-ros train " + " ".join(argv)}
@@ -135,17 +142,23 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     save_policy_file(ckpt, policy, metadata())
     for k in range(1, args.dagger_rounds + 1):
         seeds = [args.dagger_seed + 10_000 * k + i for i in range(args.dagger_episodes)]
-        fn = PolicyEpisode(args.task, str(ckpt), env_kwargs, action_repeat, record=True)
+        fn = PolicyEpisode(args.task, str(ckpt), dagger_kwargs, action_repeat, record=True)
         backend = backend_from_args(args)
         try:
             report = run_episodes(fn, seeds, backend, progress=not args.no_progress,
                                   desc=f"DAgger round {k}")
         finally:
             backend.close()
+        for f in report.failures:
+            print(f"DAgger episode seed {f.seed} failed to run: {f.error}", file=sys.stderr)
+        if not report.ordered():
+            raise ValueError(f"DAgger round {k}: no episode ran (first error: "
+                             f"{report.failures[0].error if report.failures else 'none'})")
         folder = out / "dagger" / f"round_{k}"
         for res in report.ordered():
             save_episode(folder, res.episode)
         write_manifest(folder, {"task": args.task, "env_kwargs": env_kwargs,
+                                "rollout_env_kwargs": dagger_kwargs,
                                 "action_repeat": action_repeat, "source": "dagger"})
         new = [r.episode for r in report.ordered()]
         success = sum(r.success for r in report.ordered()) / max(len(new), 1)
@@ -155,6 +168,9 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         trainer.fit(episodes, epochs=args.dagger_epochs or args.epochs,
                     progress=not args.no_progress, desc=f"train round {k}")
         save_policy_file(ckpt, policy, metadata())
+        # DAgger's closed-loop success moves a few points from round to round: keep every
+        # round's weights so the best one can be picked on a validation seed range.
+        save_policy_file(out / f"policy_round_{k}.pt", policy, metadata())
     log = metadata()
     plot_loss(trainer.history.train, trainer.history.val, out / "loss.png",
               title=f"{args.task} {args.model}")

@@ -44,3 +44,43 @@ def test_collect_train_eval_smoke(tmp_path, capsys):
     assert summary["violation_episodes"] >= 0 and "altitude_floor" in summary["violations"]
     for name in ("trajectories.png", "saliency.png", "neuron_activity.png"):
         assert (plots / name).stat().st_size > 1000, name
+
+
+@pytest.mark.slow
+def test_dagger_round_flies_its_own_env_settings_and_keeps_each_round(tmp_path):
+    data, run = tmp_path / "data", tmp_path / "run"
+    assert collect.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(data),
+                         "--seed", "5", "--no-progress"]) == 0
+    assert imitation.main(["--task", "fly_to_target", "--model", "cfc", "--data", str(data),
+                           "--out", str(run), "--epochs", "1", "--seq-len", "16",
+                           "--max-steps", "2", "--seed", "1", "--dagger-rounds", "1",
+                           "--dagger-episodes", "1", "--dagger-seed", "7000000",
+                           "--dagger-env-arg", "timeout=1.0", "--workers", "1",
+                           "--no-progress"]) == 0
+    folder = run / "dagger" / "round_1"
+    manifest = read_manifest(folder)
+    # The rollouts used the shifted setting; the dataset (and checkpoint) keep the deployment one.
+    assert manifest["rollout_env_kwargs"] == {"timeout": 1.0}
+    assert manifest["env_kwargs"] == {}
+    assert [e["seed"] for e in manifest["episodes"]] == [7_010_000]
+    from liquid_ros.train.dataset import load_dataset
+
+    (episode,) = load_dataset([str(folder)])
+    assert episode.timestamps[-1] <= 1.0 + 1e-6 and episode.steps <= 11, episode.timestamps[-1]
+    log = json.loads((run / "train_log.json").read_text())
+    assert log["env_kwargs"] == {} and log["dagger_env_kwargs"] == manifest["rollout_env_kwargs"]
+    assert len(log["dagger_rounds"]) == 1
+    assert (run / "policy_round_1.pt").is_file() and (run / "policy.pt").is_file()
+
+
+def test_dagger_round_with_no_episode_is_a_clear_error(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert collect.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(data),
+                         "--seed", "5", "--no-progress"]) == 0
+    assert imitation.main(["--task", "fly_to_target", "--model", "mlp", "--data", str(data),
+                           "--out", str(tmp_path / "run"), "--epochs", "1", "--seq-len", "8",
+                           "--max-steps", "1", "--dagger-rounds", "1", "--dagger-episodes", "1",
+                           "--dagger-env-arg", "no_such_setting=1", "--workers", "1",
+                           "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "DAgger round 1: no episode ran" in err and "no_such_setting" in err
