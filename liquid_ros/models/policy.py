@@ -75,6 +75,13 @@ class PolicyConfig:
     init times this, so cm / dt at this tick equals ncps' at its default 1 s step (an LTC
     started at ncps' cm and run at dt = 0.1 s is 10x slower and barely trains). Only the init
     changes; the ODE and its time are the same. None keeps ncps' init."""
+    cfc_readout: bool = True
+    """Per-motor affine readout ``w * h + b`` (w = 1, b = 0 at init, both trained) after a
+    "cfc" head. The CfC's motor neurons are tanh-bounded to (-1, 1), so without it the
+    action can never leave ``action_mean +- action_scale`` (one data std): on leader_follow
+    that capped the yaw rate at 0.22 rad/s and the acceleration at about 0.8 m/s^2 where the
+    expert asks for up to 1.6 rad/s and 4 m/s^2. The "ltc" head has the same readout inside
+    (ncps' ``output_mapping="affine"``); the baselines end in a linear layer."""
 
     def __post_init__(self) -> None:
         """Validate the fields (ValueError naming the field)."""
@@ -94,6 +101,8 @@ class PolicyConfig:
             )
         if not self.gain_max > 0:
             raise ValueError(f"gain_max must be positive, got {self.gain_max}")
+        if not isinstance(self.cfc_readout, bool):
+            raise ValueError(f"cfc_readout must be a bool, got {self.cfc_readout!r}")
         if not isinstance(self.ltc_feature_norm, bool):
             raise ValueError(f"ltc_feature_norm must be a bool, got {self.ltc_feature_norm!r}")
         dt = self.ltc_init_dt
@@ -125,7 +134,7 @@ class PolicyConfig:
         return cls(**data)
 
 
-_LEGACY: dict[str, Any] = {"ltc_feature_norm": False, "ltc_init_dt": None}
+_LEGACY: dict[str, Any] = {"ltc_feature_norm": False, "ltc_init_dt": None, "cfc_readout": False}
 """Values of later PolicyConfig fields that reproduce configs saved before they existed."""
 
 
@@ -156,6 +165,23 @@ def _make_head(config: PolicyConfig, inputs: int) -> nn.Module:
     return MLPHead(inputs, config.baseline_hidden, outputs)
 
 
+class MotorReadout(nn.Module):
+    """Per-output affine map ``w * h + b`` (identity at init).
+
+    Args:
+        size: Number of outputs.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.bias = nn.Parameter(torch.zeros(size))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Apply the map to the last dimension of ``h``."""
+        return h * self.weight + self.bias
+
+
 class LiquidPolicy(nn.Module):
     """Image + state policy with a recurrent head; normalisation lives in buffers.
 
@@ -176,6 +202,10 @@ class LiquidPolicy(nn.Module):
         self.feature_norm: nn.Module = (
             nn.LayerNorm(config.feature_dim)
             if config.cell == "ltc" and config.ltc_feature_norm else nn.Identity()
+        )
+        self.readout: nn.Module = (
+            MotorReadout(config.action_dim + config.n_gains)
+            if config.cell == "cfc" and config.cfc_readout else nn.Identity()
         )
         c, s, a = config.image_channels, config.state_dim, config.action_dim
         self.register_buffer("image_mean", torch.full((c,), 0.5))
@@ -223,6 +253,7 @@ class LiquidPolicy(nn.Module):
 
     def _outputs(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         a = self.config.action_dim
+        raw = self.readout(raw)
         actions = raw[..., :a] * self.action_scale + self.action_mean
         gains = None
         if self.config.n_gains:
@@ -294,6 +325,22 @@ class LiquidPolicy(nn.Module):
         self._hx = hx
         self.last_gains = None if gains is None else gains.numpy().copy()
         return actions.numpy().copy()
+
+    def add_cfc_readout(self) -> bool:
+        """Give a "cfc" policy saved before ``cfc_readout`` existed its motor readout.
+
+        The readout starts as the identity, so the policy computes exactly what it did; the
+        readout's weights then let fine-tuning reach actions beyond one data std.
+
+        Returns:
+            True if a readout was added (False: not a cfc head, or it has one already).
+        """
+        if self.config.cell != "cfc" or self.config.cfc_readout:
+            return False
+        self.config = dataclasses.replace(self.config, cfc_readout=True)
+        self.readout = MotorReadout(self.config.action_dim + self.config.n_gains).to(
+            self.action_mean.device)
+        return True
 
     def reset(self) -> None:
         """Forget the hidden state kept by ``step``."""

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 def _head_params(checkpoint: Path) -> int:
     from liquid_ros.models.checkpoint import load_policy
 
-    return sum(p.numel() for p in load_policy(checkpoint).head.parameters())
+    policy = load_policy(checkpoint)
+    return sum(p.numel() for m in (policy.head, policy.readout) for p in m.parameters())
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:

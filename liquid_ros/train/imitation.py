@@ -113,6 +113,9 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         from liquid_ros.models.checkpoint import load_policy
 
         policy = load_policy(args.init)
+        if policy.add_cfc_readout():
+            print(f"{args.init}: added the cfc motor readout (identity at start; see "
+                  "PolicyConfig.cfc_readout)", file=sys.stderr)
     else:
         policy = build_policy(args.model, episodes, args.seed, args.units, args.hidden,
                               args.barriernet)

@@ -55,6 +55,9 @@ class TrainConfig:
     """Image and state augmentation."""
     barriernet: bool = False
     """Train through the differentiable safety layer with network-produced gains."""
+    readout_lr_scale: float = 10.0
+    """Learning-rate multiplier for a cfc policy's motor readout (``MotorReadout``): its gains
+    start at 1 and must grow to several data stds to reach the large expert actions."""
     ltc_lr_scale: float = 5.0
     """Learning-rate multiplier for the head of an "ltc" policy: a step of the LTC's
     conductance-based synapse parameters moves its outputs far less than the same step of
@@ -226,15 +229,22 @@ class Trainer:
 
 
 def _param_groups(policy: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
-    """Optimiser groups: an LTC head at ``ltc_lr_scale`` times the learning rate."""
-    head = getattr(policy, "head", None)
+    """Optimiser groups, each with its learning rate.
+
+    An LTC head gets ``ltc_lr_scale`` and a motor readout ``readout_lr_scale`` times the
+    learning rate; everything else the learning rate itself.
+    """
     cell = getattr(getattr(policy, "config", None), "cell", None)
-    if cell != "ltc" or head is None or config.ltc_lr_scale == 1.0:
-        return [{"params": list(policy.parameters())}]
-    in_head = {id(p) for p in head.parameters()}
-    rest = [p for p in policy.parameters() if id(p) not in in_head]
-    return [{"params": rest},
-            {"params": list(head.parameters()), "lr": config.lr * config.ltc_lr_scale}]
+    scaled: list[tuple[list[torch.nn.Parameter], float]] = []
+    head, readout = getattr(policy, "head", None), getattr(policy, "readout", None)
+    if cell == "ltc" and head is not None and config.ltc_lr_scale != 1.0:
+        scaled.append((list(head.parameters()), config.ltc_lr_scale))
+    if readout is not None and config.readout_lr_scale != 1.0:
+        scaled.append((list(readout.parameters()), config.readout_lr_scale))
+    taken = {id(p) for params, _ in scaled for p in params}
+    groups = [{"params": [p for p in policy.parameters() if id(p) not in taken]}]
+    groups += [{"params": params, "lr": config.lr * scale} for params, scale in scaled if params]
+    return groups
 
 
 def set_normalisation(policy: torch.nn.Module, stats: dict[str, np.ndarray]) -> None:

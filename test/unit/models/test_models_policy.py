@@ -173,5 +173,54 @@ def test_trainer_gives_the_ltc_head_its_own_learning_rate():
     assert [g["lr"] for g in groups] == [2e-3, 2e-3 * TrainConfig().ltc_lr_scale]
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in policy.head.parameters()}
     assert sum(len(g["params"]) for g in groups) == len(list(policy.parameters()))
-    cfc_groups = Trainer(LiquidPolicy(small("cfc")), TrainConfig(lr=2e-3)).opt.param_groups
-    assert [g["lr"] for g in cfc_groups] == [2e-3]
+    cfc = LiquidPolicy(small("cfc"))
+    cfc_groups = Trainer(cfc, TrainConfig(lr=2e-3)).opt.param_groups
+    assert [g["lr"] for g in cfc_groups] == [2e-3, 2e-3 * TrainConfig().readout_lr_scale]
+    assert {id(p) for p in cfc_groups[1]["params"]} == {id(p) for p in cfc.readout.parameters()}
+    assert sum(len(g["params"]) for g in cfc_groups) == len(list(cfc.parameters()))
+    lstm_groups = Trainer(LiquidPolicy(small("lstm")), TrainConfig(lr=2e-3)).opt.param_groups
+    assert [g["lr"] for g in lstm_groups] == [2e-3]
+
+
+def test_cfc_readout_reaches_actions_beyond_one_std():
+    """The CfC's motor neurons are tanh-bounded; the readout lets actions leave mean +- scale."""
+    from liquid_ros.train.trainer import TrainConfig, _param_groups
+
+    images, state, dt = (torch.from_numpy(a) for a in episode(batch=4, steps=5))
+    target = torch.full((4, 5, 4), 3.0)  # three action_scale units from action_mean
+
+    def fit(readout: bool) -> float:
+        policy = LiquidPolicy(small("cfc", cfc_readout=readout))
+        opt = torch.optim.Adam(_param_groups(policy, TrainConfig(lr=1e-2)), lr=1e-2)
+        for _ in range(150):
+            actions, _, _ = policy(images, state, dt)
+            loss = ((actions - target) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return float(loss)
+
+    assert fit(False) >= (3.0 - 1.0) ** 2 - 1e-4  # |tanh| < 1: the best it can do
+    assert fit(True) < 0.5
+
+
+def test_old_cfc_checkpoint_gets_an_identity_readout(tmp_path):
+    from liquid_ros.models.checkpoint import load_policy, save_policy
+
+    data = small("cfc").to_dict()
+    del data["cfc_readout"]
+    old = LiquidPolicy(PolicyConfig.from_dict(data))
+    assert old.config.cfc_readout is False
+    assert not any(k.startswith("readout") for k in old.state_dict())
+    images, state, dt = episode(batch=1)
+    before = np.stack([old.step(images[0, t], state[0, t], float(dt[0, t])) for t in range(6)])
+    assert old.add_cfc_readout() and not old.add_cfc_readout()
+    old.reset()
+    after = np.stack([old.step(images[0, t], state[0, t], float(dt[0, t])) for t in range(6)])
+    np.testing.assert_array_equal(before, after)
+    save_policy(tmp_path / "p.pt", old, {})
+    again = load_policy(tmp_path / "p.pt")
+    assert again.config.cfc_readout is True and isinstance(again.readout, torch.nn.Module)
+    assert not LiquidPolicy(small("lstm")).add_cfc_readout()
+    with pytest.raises(ValueError, match="cfc_readout"):
+        small("cfc", cfc_readout=1)
