@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=None, help="cap on gradient steps")
     p.add_argument("--episodes", type=int, default=20, help="evaluation episodes per condition")
     p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: train's)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for training")
     p.add_argument("--eval-seed", type=int, default=100_000, help="first evaluation seed")
     p.add_argument("--image-noise", type=float, default=0.05, help="pixel noise std")
     p.add_argument("--brightness", type=float, default=-0.25, help="brightness shift")
@@ -73,7 +75,10 @@ def _run(args: argparse.Namespace, backend: Any) -> list[dict[str, Any]]:
             if not ckpt.exists():
                 argv = ["--task", task, "--model", model, "--data", data, "--out", str(folder),
                         "--epochs", str(args.epochs), "--seq-len", str(args.seq_len),
-                        "--seed", str(args.seed), "--no-progress"]
+                        "--seed", str(args.seed), "--threads", str(args.threads),
+                        "--no-progress"]
+                if args.lr is not None:
+                    argv += ["--lr", str(args.lr)]
                 if args.max_steps:
                     argv += ["--max-steps", str(args.max_steps)]
                 if imitation.main(argv) != 0:

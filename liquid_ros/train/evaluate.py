@@ -87,6 +87,9 @@ def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: i
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     perturbation = Perturbation() if perturbation is None else perturbation
+    from liquid_ros.models.checkpoint import load_policy
+
+    load_policy(checkpoint)  # a bad checkpoint is one clear error here, not one per episode
     meta = checkpoint_metadata(checkpoint)
     kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
     fn = PolicyEpisode(task, str(checkpoint), kwargs, int(meta.get("action_repeat", 5)),
@@ -186,4 +189,7 @@ def main(argv: list[str]) -> int:
     _print_summary(summary)
     if args.json:
         print(json.dumps(summary, sort_keys=True))
+    if summary["episodes"] == 0:
+        print("liquid-ros eval: no episode ran", file=sys.stderr)
+        return 1
     return 0

@@ -76,3 +76,19 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
     assert evaluate.main(["--task", "fly_to_target", "--checkpoint", str(bad),
                           "--episodes", "1"]) == 2
     assert "bad.pt" in capsys.readouterr().err
+    # Readable, but its config does not build a policy (a newer field): one error, exit 2.
+    import torch
+
+    from liquid_ros.models import LiquidPolicy, PolicyConfig
+    from liquid_ros.models.checkpoint import save_policy
+
+    future = tmp_path / "future.pt"
+    save_policy(future, LiquidPolicy(PolicyConfig(cell="mlp")), {})
+    data = torch.load(future, weights_only=True)
+    data["config"]["field_from_the_future"] = 1
+    torch.save(data, future)
+    assert evaluate.main(["--task", "fly_to_target", "--checkpoint", str(future),
+                          "--episodes", "2", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "future.pt" in err and "field_from_the_future" in err
+    assert "failed to run" not in err
