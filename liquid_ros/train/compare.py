@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: train's)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for training")
+    p.add_argument("--dagger-rounds", type=int, default=0,
+                   help="DAgger rounds per model after its epochs (the same for every family)")
+    p.add_argument("--dagger-episodes", type=int, default=20, help="episodes per DAgger round")
+    p.add_argument("--dagger-epochs", type=int, default=None,
+                   help="epochs after each DAgger round (default: --epochs)")
     p.add_argument("--eval-seed", type=int, default=100_000, help="first evaluation seed")
     p.add_argument("--image-noise", type=float, default=0.05, help="pixel noise std")
     p.add_argument("--brightness", type=float, default=-0.25, help="brightness shift")
@@ -62,6 +67,28 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         backend.close()
 
 
+def train_argv(args: argparse.Namespace, task: str, model: str, data: str,
+               folder: Path) -> list[str]:
+    """The ``liquid-ros train`` arguments of one (task, model) pair: the same for every family."""
+    argv = ["--task", task, "--model", model, "--data", data, "--out", str(folder),
+            "--epochs", str(args.epochs), "--seq-len", str(args.seq_len),
+            "--seed", str(args.seed), "--threads", str(args.threads), "--no-progress"]
+    if args.lr is not None:
+        argv += ["--lr", str(args.lr)]
+    if args.max_steps:
+        argv += ["--max-steps", str(args.max_steps)]
+    if args.dagger_rounds:
+        argv += ["--dagger-rounds", str(args.dagger_rounds),
+                 "--dagger-episodes", str(args.dagger_episodes)]
+        if args.dagger_epochs is not None:
+            argv += ["--dagger-epochs", str(args.dagger_epochs)]
+        if args.workers is not None:
+            argv += ["--workers", str(args.workers)]
+        if args.ray:
+            argv += ["--ray", args.ray]
+    return argv
+
+
 def _run(args: argparse.Namespace, backend: Any) -> list[dict[str, Any]]:
     rows = []
     out = Path(args.out)
@@ -73,14 +100,7 @@ def _run(args: argparse.Namespace, backend: Any) -> list[dict[str, Any]]:
             folder = out / task / model
             ckpt = folder / "policy.pt"
             if not ckpt.exists():
-                argv = ["--task", task, "--model", model, "--data", data, "--out", str(folder),
-                        "--epochs", str(args.epochs), "--seq-len", str(args.seq_len),
-                        "--seed", str(args.seed), "--threads", str(args.threads),
-                        "--no-progress"]
-                if args.lr is not None:
-                    argv += ["--lr", str(args.lr)]
-                if args.max_steps:
-                    argv += ["--max-steps", str(args.max_steps)]
+                argv = train_argv(args, task, model, data, folder)
                 if imitation.main(argv) != 0:
                     raise ValueError(f"training {model} on {task} failed")
             row: dict[str, Any] = {"task": task, "model": model,

@@ -92,3 +92,26 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "future.pt" in err and "field_from_the_future" in err
     assert "failed to run" not in err
+
+
+def test_compare_trains_every_family_with_the_same_arguments(tmp_path):
+    from pathlib import Path
+
+    from liquid_ros.train import compare
+
+    args = compare._parser().parse_args([
+        "--data-leader-follow", "d", "--out", str(tmp_path), "--epochs", "15", "--lr", "5e-3",
+        "--dagger-rounds", "3", "--dagger-episodes", "20", "--dagger-epochs", "3",
+        "--threads", "2", "--workers", "2"])
+    runs = {m: compare.train_argv(args, "leader_follow", m, "d", Path("o") / m)
+            for m in ("cfc", "lstm")}
+    assert runs["cfc"][runs["cfc"].index("--out") + 1] == str(Path("o") / "cfc")
+    strip = [a for a in runs["cfc"] if a not in ("cfc", str(Path("o") / "cfc"))]
+    assert strip == [a for a in runs["lstm"] if a not in ("lstm", str(Path("o") / "lstm"))]
+    parsed = imitation._parser().parse_args(runs["cfc"])
+    assert (parsed.epochs, parsed.lr, parsed.dagger_rounds, parsed.dagger_episodes,
+            parsed.dagger_epochs, parsed.threads, parsed.workers) == (15, 5e-3, 3, 20, 3, 2, 2)
+    plain = compare._parser().parse_args(["--data-leader-follow", "d", "--out", "x"])
+    parsed = imitation._parser().parse_args(compare.train_argv(plain, "leader_follow", "ncp",
+                                                               "d", Path("o")))
+    assert parsed.dagger_rounds == 0 and parsed.workers is None and parsed.max_steps is None
