@@ -182,6 +182,13 @@ class MotorReadout(nn.Module):
         return h * self.weight + self.bias
 
 
+def _make_readout(config: PolicyConfig) -> nn.Module:
+    """The motor readout of a "cfc" head with ``cfc_readout``, else the identity."""
+    if config.cell == "cfc" and config.cfc_readout:
+        return MotorReadout(config.action_dim + config.n_gains)
+    return nn.Identity()
+
+
 class LiquidPolicy(nn.Module):
     """Image + state policy with a recurrent head; normalisation lives in buffers.
 
@@ -203,10 +210,7 @@ class LiquidPolicy(nn.Module):
             nn.LayerNorm(config.feature_dim)
             if config.cell == "ltc" and config.ltc_feature_norm else nn.Identity()
         )
-        self.readout: nn.Module = (
-            MotorReadout(config.action_dim + config.n_gains)
-            if config.cell == "cfc" and config.cfc_readout else nn.Identity()
-        )
+        self.readout = _make_readout(config)
         c, s, a = config.image_channels, config.state_dim, config.action_dim
         self.register_buffer("image_mean", torch.full((c,), 0.5))
         self.register_buffer("image_std", torch.full((c,), 0.25))
@@ -338,8 +342,7 @@ class LiquidPolicy(nn.Module):
         if self.config.cell != "cfc" or self.config.cfc_readout:
             return False
         self.config = dataclasses.replace(self.config, cfc_readout=True)
-        self.readout = MotorReadout(self.config.action_dim + self.config.n_gains).to(
-            self.action_mean.device)
+        self.readout = _make_readout(self.config).to(self.action_mean.device)
         return True
 
     def reset(self) -> None:

@@ -89,8 +89,8 @@ def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: i
     perturbation = Perturbation() if perturbation is None else perturbation
     from liquid_ros.models.checkpoint import load_policy
 
-    load_policy(checkpoint)  # a bad checkpoint is one clear error here, not one per episode
-    meta = checkpoint_metadata(checkpoint)
+    # Build the policy once here: a bad checkpoint is one clear error, not one per episode.
+    meta = dict(load_policy(checkpoint).checkpoint_metadata or {})
     kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
     fn = PolicyEpisode(task, str(checkpoint), kwargs, int(meta.get("action_repeat", 5)),
                        safety=safety, perturbation=perturbation)

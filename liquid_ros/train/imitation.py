@@ -154,17 +154,18 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             backend.close()
         for f in report.failures:
             print(f"DAgger episode seed {f.seed} failed to run: {f.error}", file=sys.stderr)
-        if not report.ordered():
+        results = report.ordered()
+        if not results:
             raise ValueError(f"DAgger round {k}: no episode ran (first error: "
                              f"{report.failures[0].error if report.failures else 'none'})")
         folder = out / "dagger" / f"round_{k}"
-        for res in report.ordered():
+        for res in results:
             save_episode(folder, res.episode)
         write_manifest(folder, {"task": args.task, "env_kwargs": env_kwargs,
                                 "rollout_env_kwargs": dagger_kwargs,
                                 "action_repeat": action_repeat, "source": "dagger"})
-        new = [r.episode for r in report.ordered()]
-        success = sum(r.success for r in report.ordered()) / max(len(new), 1)
+        new = [r.episode for r in results]
+        success = sum(r.success for r in results) / len(results)
         rounds.append({"round": k, "episodes": len(new), "learner_success": success,
                        "failures": [f"{f.seed}: {f.error}" for f in report.failures]})
         episodes = episodes + new
