@@ -61,6 +61,9 @@ class PolicyNodeConfig:
     (gradient x input, as ``liquid-ros eval --saliency`` plots it); costs one backward pass."""
     saliency_every: int = 5
     """Policy steps between saliency maps."""
+    warmup_in_background: bool = True
+    """Compile the numba kernels in a background thread after configure, holding position
+    meanwhile; false blocks configure until they are ready."""
     torch_threads: int = 1
     """torch intra-op threads; 1 by default: batch-1 steps gain nothing from more, and idle
     OpenMP workers spinning beside the DDS threads made ticks 10-100x slower here."""
@@ -93,7 +96,8 @@ POLICY_NODE_RANGES = {
 }
 POLICY_NODE_READ_ONLY = ("checkpoint", "task", "rate_hz", "image_topic", "compressed",
                          "odom_topic", "leader_odom_topic", "use_leader", "cmd_topic",
-                         "output_type", "autostart", "torch_threads", "publish_saliency")
+                         "output_type", "autostart", "torch_threads", "publish_saliency",
+                         "warmup_in_background")
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,12 @@ class SimNodeConfig:
     max_episode_time: float = 0.0
     """Episode length (s, sim time); 0 uses the env's own limit."""
     loop_episodes: bool = False
-    """Start a new episode when one ends (else the node stops stepping and keeps publishing)."""
+    """Start a new episode when one ends (seed + 1, ...); else one episode runs."""
+    max_episodes: int = 0
+    """With ``loop_episodes``: episodes to run before finishing (0: no limit)."""
+    exit_when_done: bool = True
+    """Exit the sim_node executable (status 0) after the last episode, which ends a launch
+    started with the package's launch files; false keeps publishing the final state."""
     camera_frame: str = "camera_link"
     """Frame id of the camera messages."""
     wait_for_policy: bool = True
@@ -138,5 +147,6 @@ SIM_NODE_RANGES = {
     "cmd_timeout": (0.001, 60.0),
     "max_episode_time": (0.0, 3600.0),
     "seed": (0, 2**31 - 1),
+    "max_episodes": (0, 1_000_000),
 }
 SIM_NODE_READ_ONLY = ("task", "seed", "control_rate_hz", "cmd_topic", "camera_frame")

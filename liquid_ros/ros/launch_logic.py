@@ -29,7 +29,9 @@ _POLICY = [
 _SIM = [
     ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
     ("seed", "0", "Episode seed."),
-    ("wait_for_policy", "true", "Hold the episode at t=0 until a node publishes cmd_wrench."),
+    ("wait_for_policy", "true", "Hold the episode at t=0 until the first command arrives."),
+    ("loop_episodes", "false", "Run episode after episode (seed, seed + 1, ...)."),
+    ("max_episodes", "0", "With loop_episodes: episodes before the launch ends (0: no limit)."),
 ]
 LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
     "policy": _COMMON + _POLICY + [
@@ -54,6 +56,8 @@ class NodeSpec:
         namespace: Namespace ('' for none).
         parameters: YAML files (str) and dicts of overrides, in order of precedence.
         arguments: Extra ROS arguments (log level).
+        ends_launch: The launch shuts down when this node's process exits (the simulator,
+            once its last episode is done).
     """
 
     executable: str
@@ -61,6 +65,7 @@ class NodeSpec:
     namespace: str
     parameters: list[Any] = field(default_factory=list)
     arguments: list[str] = field(default_factory=list)
+    ends_launch: bool = False
 
     def launch_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``launch_ros.actions.Node``."""
@@ -80,7 +85,7 @@ def config_dir() -> Path:
             path = Path(get_package_share_directory(PACKAGE)) / "config"
             if path.is_dir():
                 return path
-        except (PackageNotFoundError, ValueError, KeyError):
+        except (PackageNotFoundError, ValueError, KeyError, OSError):
             pass
     except ImportError:
         pass
@@ -129,9 +134,11 @@ def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: b
 def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
     overrides = {"task": task, "real_time_factor": float(v["real_time_factor"]),
                  "seed": int(v["seed"]), "use_sim_time": False,
-                 "wait_for_policy": parse_bool(v["wait_for_policy"])}
+                 "wait_for_policy": parse_bool(v["wait_for_policy"]),
+                 "loop_episodes": parse_bool(v["loop_episodes"]),
+                 "max_episodes": int(v["max_episodes"]), "exit_when_done": True}
     return NodeSpec("sim_node", "sim_node", v["namespace"], [str(cfg / "sim.yaml"), overrides],
-                    ["--ros-args", "--log-level", v["log_level"]])
+                    ["--ros-args", "--log-level", v["log_level"]], ends_launch=True)
 
 
 def node_specs(kind: str, values: dict[str, str] | None = None) -> list[NodeSpec]:

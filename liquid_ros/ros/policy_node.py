@@ -22,6 +22,7 @@ import time
 from collections import deque
 from typing import Any
 
+import numpy as np
 import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
@@ -47,6 +48,7 @@ from liquid_ros.ros.params import (
 from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size, policy_period
 from liquid_ros.ros.saliency_publisher import SaliencyPublisher
 from liquid_ros.ros.usage import print_help_if_asked
+from liquid_ros.ros.warmup import HoldPilot, KernelWarmup
 from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
 
 OK = TransitionCallbackReturn.SUCCESS
@@ -67,6 +69,9 @@ class PolicyNode(LifecycleNode):
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.cfg: PolicyNodeConfig = dataclass_from_parameters(self, PolicyNodeConfig)
         self.loop: PolicyLoop | None = None
+        self.warmup: KernelWarmup | None = None
+        self.hold_pilot: HoldPilot | None = None
+        self.commands_sent = 0
         self.saliency: SaliencyPublisher | None = None
         self.timer = self.diag_timer = None
         self.subs: list[Any] = []
@@ -98,6 +103,12 @@ class PolicyNode(LifecycleNode):
                                    f"and controller run every tick")
         self.loop = PolicyLoop(policy, self._make_safety(), self._make_controller(), cfg, CF2X,
                                policy_period=period)
+        # Kernels compile in the background; until then the node holds position (no dead start).
+        self.warmup = KernelWarmup(policy, self._make_safety, self.image_size,
+                                   log=self.get_logger().info)
+        if not cfg.warmup_in_background:
+            self.warmup.wait()
+        self.hold_pilot = HoldPilot(CF2X, self.loop.controller)
         img_type = CompressedImage if cfg.compressed else Image
         self.subs = [
             self.create_subscription(img_type, cfg.image_topic, self._on_image, m.SENSOR_QOS),
@@ -165,6 +176,9 @@ class PolicyNode(LifecycleNode):
             self.loop.set_odom(m.odom_from_msg(msg), self._now())
         except ValueError as exc:
             self._reject("odom", exc)
+            return
+        if self.timer is not None and self.commands_sent == 0:
+            self._on_tick()  # the first command goes out with the first state, not a tick later
 
     def _on_leader(self, msg: Odometry) -> None:
         try:
@@ -174,9 +188,14 @@ class PolicyNode(LifecycleNode):
 
     def _on_tick(self) -> None:
         start = time.perf_counter()
+        if not self.warmup.ready.is_set():
+            self._publish(self._warmup_tick())
+            return
         res = self.loop.tick(self._now())
         self._publish(res)
         self.tick_log.append((start, time.perf_counter() - start))
+        if res is None:  # no state yet
+            return
         if self.saliency is not None:
             self.saliency.update(self.loop, self.get_clock().now().to_msg())
         if res.mode != self._mode:
@@ -232,7 +251,21 @@ class PolicyNode(LifecycleNode):
         self.rejected[which] += 1
         self.get_logger().warning(f"rejected {which}: {exc}", throttle_duration_sec=2.0)
 
-    def _publish(self, res: TickResult) -> None:
+    def _warmup_tick(self) -> TickResult | None:
+        dt = 1.0 / self.cfg.rate_hz
+        wrench = self.hold_pilot.tick(self.loop.odom, dt)
+        if wrench is None:
+            return None
+        if self._mode != "warmup":
+            self.get_logger().info("holding position until the kernels are compiled")
+            self._mode = "warmup"
+        return TickResult(wrench, np.zeros(3), 0.0, np.zeros(4, np.float32), "warmup",
+                          "compiling kernels", dt, {"mode": "warmup", "reason": "compiling"})
+
+    def _publish(self, res: TickResult | None) -> None:
+        if res is None or res.wrench is None:  # no state yet: a command needs one
+            return
+        self.commands_sent += 1
         stamp = self.get_clock().now().to_msg()
         self.pubs["cmd"].publish(m.command_msg(self.cfg.output_type, stamp, self.cfg.frame_id,
                                                res.wrench, res.accel, res.yaw_rate))

@@ -63,10 +63,10 @@ class SimBridge:
     def step(self, record: bool = True) -> dict[str, Any]:
         """Advance one control period; returns the env ``info`` (with ``metrics`` at the end)."""
         s = self.base.sim
-        if self.cmd is not None and self.time - self.t_cmd <= self.cmd_timeout:
+        fallback = not (self.cmd is not None and self.time - self.t_cmd <= self.cmd_timeout)
+        if not fallback:
             wrench, self.hold = self.cmd, None
         else:
-            self.stats["fallback_steps"] += 1
             if self.hold is None:
                 self.hold = s.pos.copy()
             acc = hover_accel(s.pos, s.vel, self.hold)
@@ -74,7 +74,9 @@ class SimBridge:
                                              1.0 / self.base.control_hz)
         self.obs, _, term, trunc, self.info = self.base.step_wrench(wrench)
         st = self.stats
+        # Counted together, after the step succeeded: the fraction can never exceed 1.
         st["steps"] += 1
+        st["fallback_steps"] += int(fallback)
         d = float(self.info.get("distance", math.nan))
         if math.isfinite(d):
             st["distance_sum"] += d

@@ -7,6 +7,12 @@ running episode summary every second, the final one at episode end and at exit).
 ``cmd_wrench`` (WrenchStamped, body frame) and applies it at the physics rate with zero-order
 hold for at most ``cmd_timeout`` s of sim time, then hovers (see ``SimBridge``).
 
+Episodes: with ``wait_for_policy`` the first episode is held at t = 0 (observations and /clock
+keep coming) until the first valid command arrives. Each finished episode is logged (success
+and metrics). Without ``loop_episodes`` one episode runs; with it, ``max_episodes`` (0: no
+limit). After the last one, with ``exit_when_done``, the executable exits with status 0, so a
+launch file can end the whole launch on it.
+
 The node itself runs on the wall clock (a ``real_time_factor`` paced loop), never on
 ``use_sim_time``: it is the source of /clock.
 """
@@ -70,9 +76,12 @@ class SimNode(Node):
         self.camera_info = self._camera_info(env.unwrapped.sim.config.camera)
         self._last_metrics = 0.0
         self._waiting = cfg.wait_for_policy
+        self.finished = False
+        """True once the last episode is done (``main`` then exits)."""
+        self.results: list[dict[str, Any]] = []
         if self._waiting:
-            self.get_logger().info(f"waiting for a publisher on {cfg.cmd_topic} before starting "
-                                   "(wait_for_policy)")
+            self.get_logger().info(f"waiting for the first command on {cfg.cmd_topic} before "
+                                   "starting (wait_for_policy)")
         self._publish_observation()
         self.timer = self.create_timer(self._period(), self._on_timer)
 
@@ -83,14 +92,17 @@ class SimNode(Node):
     def _on_cmd(self, msg: WrenchStamped) -> None:
         if not self.bridge.command(m.wrench_from_msg(msg)):
             self.get_logger().warning("dropped a non-finite command", throttle_duration_sec=2.0)
+        elif self._waiting:
+            self._waiting = False
+            self.get_logger().info(f"first command on {self.cfg.cmd_topic}: starting episode "
+                                   f"{self.bridge.episode}")
 
     def _on_timer(self) -> None:
         if self._waiting:
-            if self.count_publishers(self.cfg.cmd_topic) == 0:
-                self._publish_observation()
-                return
-            self._waiting = False
-            self.get_logger().info(f"a policy publishes on {self.cfg.cmd_topic}: starting")
+            self._publish_observation()
+            return
+        if self.finished:
+            return
         if self.bridge.done:
             self._finish_episode()
             return
@@ -101,7 +113,15 @@ class SimNode(Node):
             self.publish_metrics()
 
     def _finish_episode(self) -> None:
-        if not self.get_parameter("loop_episodes").value:
+        result = self.publish_metrics()
+        self.results.append(result)
+        self.get_logger().info(_episode_line(result))
+        limit = self.get_parameter("max_episodes").value
+        if not self.get_parameter("loop_episodes").value or (
+                limit > 0 and len(self.results) >= limit):
+            n_ok = sum(bool(r.get("is_success")) for r in self.results)
+            self.get_logger().info(f"done: {n_ok}/{len(self.results)} episodes succeeded")
+            self.finished = True
             return
         self.bridge.episode += 1
         self.bridge.reset()
@@ -149,14 +169,33 @@ class SimNode(Node):
                           p=[f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0])
 
 
+def _episode_line(metrics: dict[str, Any]) -> str:
+    """One log line with an episode's result: success and the task's headline metrics."""
+    env = metrics.get("env_metrics", {})
+    ok = "SUCCESS" if metrics.get("is_success") else "FAILURE"
+    keys = ("final_distance", "min_distance", "mean_distance_error", "in_view_fraction",
+            "collisions", "crashed")
+    parts = [f"{k}={env[k]:.3g}" if isinstance(env.get(k), float) else f"{k}={env[k]}"
+             for k in keys if k in env]
+    return (f"episode {metrics.get('episode', 0)}: {ok} after {metrics.get('sim_time', 0.0):.2f}"
+            f" s sim time; {', '.join(parts) or 'no task metrics'}; commands="
+            f"{metrics.get('commands', 0)}, fallback_fraction="
+            f"{metrics.get('fallback_fraction', 0.0):.3f}")
+
+
 def main(args: list[str] | None = None) -> None:
-    """Console script ``sim_node``; prints the final metrics as JSON at exit."""
+    """Console script ``sim_node``; prints the final metrics as JSON at exit.
+
+    Exits (status 0) when the last episode is done and ``exit_when_done`` is set.
+    """
     if print_help_if_asked(args, "sim_node", __doc__):
         return
     rclpy.init(args=args)
     node = SimNode()
     try:
-        rclpy.spin(node)
+        exit_when_done = node.get_parameter("exit_when_done").value
+        while rclpy.ok() and not (exit_when_done and node.finished):
+            rclpy.spin_once(node, timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

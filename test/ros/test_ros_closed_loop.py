@@ -84,6 +84,15 @@ def test_sim_node_waits_for_a_policy_before_starting(harness):
     assert len(clocks) > 5  # observations and /clock keep coming while it waits
     assert all(c.clock.sec == 0 and c.clock.nanosec == 0 for c in clocks)
     assert sim.bridge.stats["steps"] == 0
-    h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)  # a policy appears
+    pub = h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)  # a policy appears
+    h.spin(0.5)
+    assert sim.bridge.stats["steps"] == 0  # a publisher alone does not start it
+    w = WrenchStamped()
+    w.wrench.force.z = float("nan")
+    pub.publish(w)
+    h.spin(0.5)
+    assert sim.bridge.stats["steps"] == 0  # nor does a rejected command
+    w.wrench.force.z = 0.027 * 9.81
+    pub.publish(w)  # the first valid command does
     assert h.spin_until(lambda: sim.bridge.stats["steps"] > 10, 10.0)
     assert clocks[-1].clock.sec > 0 or clocks[-1].clock.nanosec > 0

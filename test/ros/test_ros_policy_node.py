@@ -68,6 +68,7 @@ class Feeder:
 
 def _node(h, autostart: bool = True, **params) -> PolicyNode:
     over = [Parameter("rate_hz", value=RATE), Parameter("autostart", value=autostart)]
+    params.setdefault("warmup_in_background", False)  # these tests start with kernels ready
     over += [Parameter(k, value=v) for k, v in params.items()]
     node = h.add(PolicyNode(parameter_overrides=over))
     node.autostart()
@@ -284,3 +285,18 @@ def test_saliency_topic(harness):
     sal = np.frombuffer(bytes(msg.data), np.uint8).reshape(64, 64)
     assert sal.max() == 255  # scaled by its own maximum
     assert sal[:, 32:].max() == 0  # gradient x input is zero where the image is black
+
+
+def test_first_command_comes_with_the_first_odometry(harness):
+    """The first command is not a timer period late, and never sent without a state."""
+    h = harness
+    f = Feeder(h)
+    node = _node(h, rate_hz=1.0, warmup_in_background=True)  # the timer alone: 1 s
+    assert node.warmup.wait(120.0)
+    h.spin(0.2)
+    assert not f.cmds  # no odometry yet: no command built from no state
+    t0 = time.monotonic()
+    assert h.spin_until(lambda: f.cmds, 0.9, f.publish)
+    assert f.cmds[0][0] - t0 < 0.9
+    w = f.wrenches()[0]
+    assert np.all(np.isfinite(w)) and w[0] > 0

@@ -1,0 +1,147 @@
+"""No dead start: compile the numba kernels in the background while the drone holds position.
+
+The safety QP and the liquid cells run as numba kernels. Compiling them takes about 20 s on a
+fresh install (4-7 s to load a warm cache); done on the first control tick, that was 20 s
+without a command. :class:`KernelWarmup` compiles them in a background thread started at
+configure, on a copy of the policy and a separate filter (so the node's own objects are never
+touched from two threads), and logs the time. Until it is done the node flies
+:class:`HoldPilot`: hold the position of the first odometry through the same
+``AccelerationController``, with the wrench projected onto what every rotor can produce by
+clipping rotor thrusts (the simulator's own actuator model), no QP and no policy. Nothing is
+commanded before the first odometry: a command needs a state.
+
+Free of ROS, so it is tested without rclpy.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from liquid_ros.control.controller import AccelerationController, hover_accel
+from liquid_ros.control.quadrotor import QuadrotorParams
+from liquid_ros.control.rotation import yaw_from_quat
+
+
+def warm_kernels(policy: Any, make_safety: Callable[[], Any], image_size: tuple[int, int],
+                 state_size: int = 10) -> None:
+    """Run every kernel once: the policy's step (on a copy) and both filter stages.
+
+    Args:
+        policy: A LiquidPolicy (deep-copied here; the original is not stepped).
+        make_safety: Builds a SafetyFilter with the node's configuration.
+        image_size: Policy input (height, width).
+        state_size: Policy state size.
+    """
+    pol = copy.deepcopy(policy)
+    pol.reset()
+    image = np.zeros((*image_size, 3), np.uint8)
+    for _ in range(2):  # first step compiles, second takes the held-state path
+        pol.step(image, np.zeros(state_size, np.float32), 0.05)
+    safety = make_safety()
+    pos, vel = np.array([0.0, 0.0, 1.0]), np.array([0.1, 0.0, 0.0])
+    safety.filter_accel(pos, vel, np.array([0.0, 0.0, -4.0]))
+    safety.filter_accel(pos, vel, np.array([1.0, 0.0, 0.0]), leader_pos=np.array([1.0, 0, 1.0]),
+                        leader_vel=np.zeros(3), gains=np.array([1.0, 1.0]))
+    safety.filter_wrench(np.array([0.3, 1e-3, -1e-3, 1e-4]))
+
+
+class KernelWarmup:
+    """Runs :func:`warm_kernels` in a daemon thread; ``ready`` once it finished (or failed).
+
+    Args:
+        policy, make_safety, image_size: See :func:`warm_kernels`.
+        log: Called once with a line saying how long it took (or why it failed).
+    """
+
+    def __init__(self, policy: Any, make_safety: Callable[[], Any],
+                 image_size: tuple[int, int], log: Callable[[str], None] = print) -> None:
+        self.ready = threading.Event()
+        self.seconds = float("nan")
+        self.error = ""
+        self._log = log
+        self._thread = threading.Thread(target=self._run, args=(policy, make_safety, image_size),
+                                        name="liquid_ros-kernel-warmup", daemon=True)
+        self._start = time.perf_counter()
+        self._thread.start()
+
+    def _run(self, policy: Any, make_safety: Callable[[], Any],
+             image_size: tuple[int, int]) -> None:
+        try:
+            warm_kernels(policy, make_safety, image_size)
+        except Exception as exc:  # noqa: BLE001 - the loop's own error handling takes over
+            self.error = f"{type(exc).__name__}: {exc}"
+        self.seconds = time.perf_counter() - self._start
+        self._log(f"kernels ready after {self.seconds:.1f} s" if not self.error else
+                  f"kernel warm-up failed after {self.seconds:.1f} s ({self.error}); "
+                  "the control loop compiles on first use")
+        self.ready.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ready (or ``timeout`` s); True if ready."""
+        return self.ready.wait(timeout)
+
+
+class HoldPilot:
+    """Position hold without the QP or the policy, for the seconds before the kernels exist.
+
+    Args:
+        params: Quadrotor model (controller and rotor limits).
+        controller: Controller settings source; a private copy is used.
+    """
+
+    def __init__(self, params: QuadrotorParams, controller: AccelerationController) -> None:
+        self.params = params
+        self.controller = AccelerationController(params, controller.config)
+        self._mixer = params.mixer()
+        self._mixer_inv = np.linalg.inv(self._mixer)
+        self.hold: np.ndarray | None = None
+
+    def tick(self, odom: Any | None, dt: float) -> np.ndarray | None:
+        """Wrench (4,) holding the first position seen, or None without odometry.
+
+        Args:
+            odom: Latest OdomSample (position, velocity, quaternion, angular_velocity) or None.
+            dt: Seconds since the last tick.
+        """
+        if odom is None:
+            return None
+        if self.hold is None:
+            self.hold = np.array(odom.position, dtype=float)
+            self.controller.reset(yaw_from_quat(odom.quaternion))
+        accel = hover_accel(odom.position, odom.velocity, self.hold)
+        wrench = self.controller.compute(odom.position, odom.velocity, odom.quaternion,
+                                         odom.angular_velocity, accel, 0.0, dt)
+        thrusts = np.clip(self._mixer_inv @ wrench, 0.0, self.params.max_rotor_thrust)
+        out = self._mixer @ thrusts
+        if not np.all(np.isfinite(out)):
+            return np.array([self.params.weight, 0.0, 0.0, 0.0])
+        return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``liquid-ros warmup``: compile (or load) every numba kernel into the cache, timed.
+
+    Run once after installing (``make venv`` does), so the first launch loads cached kernels
+    instead of compiling them while the drone holds position.
+    """
+    import argparse
+
+    from liquid_ros.ros.policy_source import load_or_init_policy
+    from liquid_ros.safety.filter import SafetyFilter
+
+    parser = argparse.ArgumentParser(prog="liquid-ros warmup", description=main.__doc__)
+    parser.add_argument("--task", default="fly_to_target",
+                        help="shipped checkpoint to warm the policy kernels with")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    policy, _, _ = load_or_init_policy("", args.task)
+    warm = KernelWarmup(policy, SafetyFilter, (64, 64), log=print)
+    warm.wait()
+    print(f"total {time.perf_counter() - start:.1f} s")
+    return 1 if warm.error else 0
