@@ -25,6 +25,8 @@ data_files = [
 ]
 if "bdist_wheel" in sys.argv:
     data_files.append((f"lib/{PACKAGE}", [f"scripts_lib/{n}" for n in NODES]))
+else:  # colcon: console scripts go to lib/liquid_ros (setup.cfg); the CLI belongs on PATH too
+    data_files.append(("bin", ["scripts_lib/liquid-ros"]))
 
 setup(
     name=PACKAGE,
@@ -46,6 +48,7 @@ setup(
         "fast": ["numba"],
         "bags": ["rosbags"],
         "ray": ["ray[default]"],
+        "onnx": ["onnx", "onnxruntime", "onnxscript"],
         "test": ["pytest", "hypothesis", "ruff", "ncps==1.0.1", "qpth", "proxsuite", "rosbags"],
     },
     zip_safe=True,
