@@ -20,7 +20,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("liquid_ros.train.compare", "train and evaluate model families side by side"),
     "bag-to-dataset": ("liquid_ros.train.bags", "convert a rosbag2 recording to a dataset"),
     "replay": ("liquid_ros.train.replay", "open-loop replay of a recording through a policy"),
+    "warmup": ("liquid_ros.ros.warmup", "compile numba kernels into the cache (after install)"),
     "record-sim": ("liquid_ros.train.bag_record", "record simulated episodes as rosbag2 (MCAP)"),
+    "export": ("liquid_ros.models.export", "export a checkpoint's step to ONNX or TorchScript"),
 }
 
 

@@ -123,8 +123,10 @@ class PolicyNode(LifecycleNode):
                                              m.STATUS_QOS),
             "status": self.create_publisher(String, "~/safety_status", m.STATUS_QOS),
             "diag": self.create_publisher(DiagnosticArray, "/diagnostics", m.STATUS_QOS)}
-        self.saliency = SaliencyPublisher(self, cfg.saliency_every) if cfg.publish_saliency \
-            else None
+        saliency = cfg.publish_saliency and hasattr(policy, "head")  # a torch LiquidPolicy
+        if cfg.publish_saliency and not saliency:
+            self.get_logger().warning("publish_saliency needs a torch checkpoint (.pt); off")
+        self.saliency = SaliencyPublisher(self, cfg.saliency_every) if saliency else None
         self.diag_timer = self.create_timer(cfg.diagnostics_period, self._publish_diagnostics)
         return OK
 

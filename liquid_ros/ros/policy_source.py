@@ -1,4 +1,9 @@
-"""Which policy a node or the demo flies: a given checkpoint, the shipped one, or a fresh one."""
+"""Which policy a node or the demo flies: a given checkpoint, the shipped one, or a fresh one.
+
+A checkpoint path ending in ``.onnx`` (written by ``liquid-ros export``) runs on ONNX Runtime
+through :class:`liquid_ros.models.onnx_runtime.OnnxPolicy`, which steps, resets and reports its
+image size and period like a LiquidPolicy; any other path is a torch checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,15 @@ def shipped_checkpoint(task: str) -> Path:
     return Path(liquid_ros.__file__).resolve().parent / "checkpoints" / f"{task}.pt"
 
 
-def load_or_init_policy(checkpoint: str, task: str) -> tuple[Any, str, str | None]:
+def load_or_init_policy(checkpoint: str, task: str,
+                        onnx_threads: int = 1) -> tuple[Any, str, str | None]:
     """Load the policy to fly.
 
     Args:
-        checkpoint: Checkpoint path; empty for the shipped one or a fresh policy.
+        checkpoint: Checkpoint path (``.pt``, or ``.onnx`` for ONNX Runtime); empty for the
+            shipped one or a fresh policy.
         task: Task name (selects the shipped checkpoint).
+        onnx_threads: ONNX Runtime intra-op threads for an ``.onnx`` checkpoint.
 
     Returns:
         (policy in eval mode, description of its source, warning or None). The warning is set
@@ -27,7 +35,11 @@ def load_or_init_policy(checkpoint: str, task: str) -> tuple[Any, str, str | Non
     Raises:
         liquid_ros.models.checkpoint.CheckpointError: A given checkpoint is missing, corrupt
             or of the wrong format (a ValueError naming the file).
+        liquid_ros.models.onnx_runtime.OnnxModelError: The same for an ``.onnx`` file, or
+            onnxruntime is not installed (a ValueError naming the file and the extra).
     """
+    if checkpoint.lower().endswith(".onnx"):
+        return _load_onnx(checkpoint, onnx_threads), f"ONNX model {checkpoint}", None
     from liquid_ros.models.policy import LiquidPolicy, PolicyConfig
 
     if checkpoint:
@@ -43,6 +55,15 @@ def load_or_init_policy(checkpoint: str, task: str) -> tuple[Any, str, str | Non
                f"(looked for {shipped}); flying a freshly initialised, UNTRAINED LiquidPolicy. "
                "The safety filter and controller still bound every command.")
     return LiquidPolicy(PolicyConfig()).eval(), "untrained LiquidPolicy", warning
+
+
+def _load_onnx(path: str, threads: int) -> Any:
+    from liquid_ros.models.onnx_runtime import OnnxModelError, OnnxPolicy
+
+    try:
+        return OnnxPolicy(path, threads=threads)
+    except ImportError as err:  # one line for the node's log, as for a bad checkpoint
+        raise OnnxModelError(f"cannot run ONNX model {path}: {err}") from err
 
 
 def policy_period(policy: Any, control_hz: float = 50.0) -> float:
