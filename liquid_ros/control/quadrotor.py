@@ -8,11 +8,24 @@ Frames follow REP-103: the body frame is FLU (x forward, y left, z up). The roto
 "X" layout; rotor ``i`` is at ``arm / sqrt(2) * (sx_i, sy_i, 0)`` and spins with direction
 ``spin_i`` (+1 counter-clockwise seen from above, -1 clockwise). A counter-clockwise rotor's
 drag pushes the body clockwise, so its yaw torque is ``-spin_i * km / kf * f_i``.
+
+Body drag is Forster's (2015) identified linear model as gym-pybullet-drones applies it to cf2x
+(``PYB_DRAG``): ``F_body = -k * sum_i(omega_i) * v_body`` with ``omega_i = 2 pi rpm_i / 60`` the
+actual rotor speeds in rad/s and ``k = (9.1785e-7, 9.1785e-7, 10.311e-7)`` N s^2 / (m rad). It
+is about 0.0056 N s/m at hover and vanishes with the rotors stopped. One implementation,
+:meth:`QuadrotorParams.drag_force`, serves the simulator and the controller alike.
+
+References:
+    J. Forster, "System Identification of the Crazyflie 2.0 Nano Quadrocopter", BSc thesis,
+    ETH Zurich, 2015. J. Panerati et al., "Learning to Fly - a Gym Environment with PyBullet
+    Physics for Reinforcement Learning of Multi-agent Quadcopter Control", IROS 2021
+    (gym-pybullet-drones, ``BaseAviary._drag``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -23,6 +36,9 @@ GRAVITY = 9.81
 ROTOR_SIGNS_X = np.array([1.0, -1.0, -1.0, 1.0])
 ROTOR_SIGNS_Y = np.array([1.0, 1.0, -1.0, -1.0])
 ROTOR_SPIN = np.array([-1.0, 1.0, -1.0, 1.0])
+
+RPM_TO_RAD_S = 2.0 * np.pi / 60.0
+"""Rotor speed conversion: rad/s per RPM."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +52,8 @@ class QuadrotorParams:
         km: Drag-torque coefficient (N m / RPM^2).
         thrust_to_weight: Maximum total thrust over weight.
         inertia: Diagonal inertia (Ixx, Iyy, Izz) in kg m^2.
-        drag_coeff: Linear body drag coefficients (N s / m) per body axis.
+        drag_k: Rotor-speed-scaled body drag coefficients (k_x, k_y, k_z) in
+            N s^2 / (m rad): drag per body axis is ``-k * sum(omega_i) * v`` (Forster 2015).
     """
 
     mass: float = 0.027
@@ -45,10 +62,35 @@ class QuadrotorParams:
     km: float = 7.94e-12
     thrust_to_weight: float = 2.25
     inertia: tuple[float, float, float] = (1.4e-5, 1.4e-5, 2.17e-5)
-    # gym-pybullet-drones' drag is DRAG_COEFF * (sum of rotor RPM) * v with DRAG_COEFF_XY =
-    # 9.1785e-7 and DRAG_COEFF_Z = 10.311e-7; linearised here at hover (4 x 14,468 RPM).
-    drag_coeff: tuple[float, float, float] = (9.1785e-7 * 4 * 14468.0,) * 2 + (
-        10.311e-7 * 4 * 14468.0,)
+    drag_k: tuple[float, float, float] = (9.1785e-7, 9.1785e-7, 10.311e-7)
+
+    def drag_force(self, rpm: np.ndarray, vel_body: np.ndarray) -> np.ndarray:
+        """Body drag force (..., 3) in N, body frame (FLU).
+
+        ``F = -k * sum_i(2 pi rpm_i / 60) * v_body`` per body axis (Forster 2015, as
+        gym-pybullet-drones applies it to cf2x); zero with the rotors stopped.
+
+        Args:
+            rpm: Actual rotor speeds (..., 4) in RPM.
+            vel_body: Velocity (..., 3) in m/s, expressed in the body frame.
+        """
+        omega_sum = np.asarray(rpm, dtype=float).sum(axis=-1)[..., None]
+        return self._neg_drag_k_rad * omega_sum * np.asarray(vel_body, dtype=float)
+
+    @cached_property
+    def _neg_drag_k_rad(self) -> np.ndarray:
+        # -k per RPM instead of per rad/s: drag_force runs every physics substep.
+        return -RPM_TO_RAD_S * np.asarray(self.drag_k, dtype=float)
+
+    @property
+    def drag_coeff(self) -> tuple[float, float, float]:
+        """Drag per body axis (N s / m) linearised at hover: ``k * 4 * omega_hover``.
+
+        For readers that need one constant linear drag (bag conversion); flight uses
+        :meth:`drag_force` with the actual rotor speeds.
+        """
+        omega_sum = 4.0 * RPM_TO_RAD_S * self.hover_rpm
+        return tuple(float(k * omega_sum) for k in self.drag_k)  # type: ignore[return-value]
 
     @property
     def weight(self) -> float:

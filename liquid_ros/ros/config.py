@@ -127,6 +127,13 @@ class SimNodeConfig:
     started with the package's launch files; false keeps publishing the final state."""
     camera_frame: str = "camera_link"
     """Frame id of the camera messages."""
+    domain_randomization: str = "none"
+    """Randomisation preset of the simulated world: none or default (latency 0-50 ms, mass
+    +-20 %, wind up to 0.05 N, gusts, pushes, odometry noise, scene changes; see
+    ``liquid_ros.sim.randomization``)."""
+    env_args: str = ""
+    """Extra env options as a JSON object, e.g. ``{"odom_latency": 0.04, "wind": 0.05}``; they
+    override the preset's."""
     wait_for_policy: bool = True
     """Hold the episode at its start (publishing its first observation, /clock at 0) until a
     node publishes on ``cmd_topic``, so a policy that takes seconds to start does not find the
@@ -149,4 +156,5 @@ SIM_NODE_RANGES = {
     "seed": (0, 2**31 - 1),
     "max_episodes": (0, 1_000_000),
 }
-SIM_NODE_READ_ONLY = ("task", "seed", "control_rate_hz", "cmd_topic", "camera_frame")
+SIM_NODE_READ_ONLY = ("task", "seed", "control_rate_hz", "cmd_topic", "camera_frame",
+                      "domain_randomization", "env_args")

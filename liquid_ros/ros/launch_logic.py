@@ -32,6 +32,8 @@ _SIM = [
     ("wait_for_policy", "true", "Hold the episode at t=0 until the first command arrives."),
     ("loop_episodes", "false", "Run episode after episode (seed, seed + 1, ...)."),
     ("max_episodes", "0", "With loop_episodes: episodes before the launch ends (0: no limit)."),
+    ("domain_randomization", "none", "Sim randomisation preset: none or default."),
+    ("env_args", "", "Extra sim env options as a JSON object (override the preset)."),
 ]
 LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
     "policy": _COMMON + _POLICY + [
@@ -136,7 +138,8 @@ def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
                  "seed": int(v["seed"]), "use_sim_time": False,
                  "wait_for_policy": parse_bool(v["wait_for_policy"]),
                  "loop_episodes": parse_bool(v["loop_episodes"]),
-                 "max_episodes": int(v["max_episodes"]), "exit_when_done": True}
+                 "max_episodes": int(v["max_episodes"]), "exit_when_done": True,
+                 "domain_randomization": v["domain_randomization"], "env_args": v["env_args"]}
     return NodeSpec("sim_node", "sim_node", v["namespace"], [str(cfg / "sim.yaml"), overrides],
                     ["--ros-args", "--log-level", v["log_level"]], ends_launch=True)
 

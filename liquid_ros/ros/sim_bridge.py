@@ -83,7 +83,8 @@ class SimBridge:
             st["distance_min"] = min(st["distance_min"], d)
         st["altitude_min"] = min(st["altitude_min"], float(self.info["altitude"]))
         if record:
-            row = {"t": self.time, "position": self.info["position"].tolist(), "distance": d}
+            true_pos = self.info.get("true_position", self.info["position"])
+            row = {"t": self.time, "position": np.asarray(true_pos).tolist(), "distance": d}
             for key in ("target_position", "leader_position"):
                 if key in self.info:
                     row[key] = np.asarray(self.info[key]).tolist()

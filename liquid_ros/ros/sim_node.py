@@ -62,7 +62,8 @@ class SimNode(Node):
                 self, ps, {"": (SimNodeConfig, None)}, {"": SIM_NODE_RANGES})) is None,
                 reason=r or ""))
         cfg = self.cfg = dataclass_from_parameters(self, SimNodeConfig)
-        env = sim.make(cfg.task, control_hz=cfg.control_rate_hz)
+        kwargs = sim.env_kwargs_from_strings(cfg.domain_randomization, cfg.env_args, cfg.task)
+        env = sim.make(cfg.task, **{**kwargs, "control_hz": cfg.control_rate_hz})
         self.bridge = SimBridge(env, cfg.cmd_timeout, cfg.seed)
         self.leader = cfg.task == "leader_follow"
         self.pub_clock = self.create_publisher(Clock, "/clock", 10)

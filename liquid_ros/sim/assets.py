@@ -1,4 +1,4 @@
-"""Assets written by this project: the quadrotor URDF, the ground mesh and its checker texture.
+"""Assets written by this project: the quadrotor URDF, the ground mesh and its textures.
 
 They are generated from :class:`~liquid_ros.control.quadrotor.QuadrotorParams` into a
 per-process temporary folder on first use, so the package ships no binary files and the URDF
@@ -14,6 +14,8 @@ import struct
 import tempfile
 import zlib
 
+import numpy as np
+
 from liquid_ros.control.quadrotor import QuadrotorParams
 
 _ASSET_DIR: str | None = None
@@ -22,6 +24,8 @@ GROUND_HALF_SIZE = 50.0
 """Half the side of the square ground (m)."""
 GROUND_TILE = 1.0
 """Side of one checker tile on the ground (m)."""
+GROUND_TEXTURES = ("checker", "grass", "sand", "asphalt", "tiles", "snow", "dirt")
+"""Ground texture names (``ground_texture_path``); "checker" is the default ground."""
 
 
 def asset_dir() -> str:
@@ -124,3 +128,56 @@ def ground_obj_path() -> str:
         "f 1/1/1 2/2/1 3/3/1\nf 1/1/1 3/3/1 4/4/1\n"
     )
     return _write("ground.obj", text.encode())
+
+
+def _noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    """Smooth value noise (size, size) in [0, 1] that tiles (bilinear over a periodic grid)."""
+    grid = rng.random((cells, cells))
+    x = np.arange(size) * cells / size
+    i0 = np.floor(x).astype(int)
+    f = x - i0
+    i1 = (i0 + 1) % cells
+    f = f * f * (3.0 - 2.0 * f)
+    rows = grid[i0] * (1 - f)[:, None] + grid[i1] * f[:, None]
+    return rows[:, i0] * (1 - f)[None, :] + rows[:, i1] * f[None, :]
+
+
+def _texture_pixels(name: str, size: int) -> np.ndarray:
+    """RGB pixels (size, size, 3) uint8 of a procedural ground texture (fixed seed)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    fine = _noise(rng, size, size // 4)[..., None]
+    coarse = _noise(rng, size, 4)[..., None]
+    speck = rng.random((size, size, 1))
+    if name == "grass":
+        base, dark = np.array([90, 140, 60]), np.array([45, 90, 35])
+        img = dark + (base - dark) * (0.6 * fine + 0.4 * speck)
+    elif name == "sand":
+        img = np.array([200, 180, 130]) * (0.85 + 0.1 * coarse + 0.08 * speck)
+    elif name == "asphalt":
+        img = np.array([70, 72, 75]) * (0.75 + 0.25 * fine + 0.2 * (speck > 0.93))
+    elif name == "tiles":
+        img = np.array([150, 150, 145]) * (0.9 + 0.1 * fine) * np.ones((size, size, 1))
+        grout = (np.arange(size) % (size // 2)) < max(size // 32, 1)
+        img[grout, :, :] = img[:, grout, :] = 80
+    elif name == "snow":
+        img = np.array([225, 232, 240]) * (0.92 + 0.08 * coarse + 0.03 * speck)
+    elif name == "dirt":
+        img = np.array([120, 85, 55]) * (0.7 + 0.3 * coarse * fine + 0.15 * speck)
+    else:
+        raise ValueError(f"ground texture must be one of {GROUND_TEXTURES}, got {name!r}")
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def ground_texture_path(name: str = "checker", size: int = 64) -> str:
+    """Path of the ground texture PNG ``name`` (one of :data:`GROUND_TEXTURES`).
+
+    Each image covers two ground tiles (2 m) and repeats seamlessly.
+
+    Raises:
+        ValueError: For an unknown name.
+    """
+    if name == "checker":
+        return checker_texture_path(size)
+    pixels = _texture_pixels(name, size)
+    rows = [pixels[y].tobytes() for y in range(size)]
+    return _write(f"ground_{name}_{size}.png", _png(size, size, rows))

@@ -66,6 +66,28 @@ class CameraConfig:
         return np.array([u, v])
 
 
+@dataclass(frozen=True)
+class Lighting:
+    """TinyRenderer light (``getCameraImage`` lightDirection, lightColor, light*Coeff)."""
+
+    direction: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    """Direction towards the light, world frame (need not be unit)."""
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """Light colour, RGB in [0, 1]."""
+    ambient: float = 0.6
+    """Ambient coefficient."""
+    diffuse: float = 0.35
+    """Diffuse coefficient."""
+    specular: float = 0.05
+    """Specular coefficient."""
+
+    def kwargs(self) -> dict[str, object]:
+        """Keyword arguments for ``pybullet.getCameraImage``."""
+        return {"lightDirection": list(self.direction), "lightColor": list(self.color),
+                "lightAmbientCoeff": self.ambient, "lightDiffuseCoeff": self.diffuse,
+                "lightSpecularCoeff": self.specular}
+
+
 class Camera:
     """Renders the body camera of one PyBullet client.
 
@@ -80,6 +102,15 @@ class Camera:
         self.config = config
         self._proj = p.computeProjectionMatrixFOV(
             config.fov_deg, config.width / config.height, config.near, config.far)
+        self.sky_rgb = SKY_RGB.copy()
+        self.lighting: Lighting | None = None
+
+    def set_appearance(self, sky_rgb: np.ndarray | None = None,
+                       lighting: Lighting | None = None) -> None:
+        """Sky colour (3,) 0-255 (None: :data:`SKY_RGB`) and light (None: PyBullet's default)."""
+        self.sky_rgb = SKY_RGB.copy() if sky_rgb is None else np.asarray(
+            np.clip(np.round(sky_rgb), 0, 255), np.uint8)
+        self.lighting = lighting
 
     def render(self, pos: np.ndarray, quat: np.ndarray) -> np.ndarray:
         """RGB image (H, W, 3) uint8 seen from body pose ``pos`` (3,), ``quat`` (4,).
@@ -90,11 +121,12 @@ class Camera:
         rot = quat_to_matrix(quat)
         eye = np.asarray(pos, float) + rot @ np.asarray(cfg.offset)
         view = p.computeViewMatrix(eye.tolist(), (eye + rot[:, 0]).tolist(), rot[:, 2].tolist())
+        light = {} if self.lighting is None else self.lighting.kwargs()
         _, _, rgba, _, _ = p.getCameraImage(
             cfg.width, cfg.height, view, self._proj, shadow=0, renderer=p.ER_TINY_RENDERER,
-            flags=p.ER_NO_SEGMENTATION_MASK, physicsClientId=self.client)
+            flags=p.ER_NO_SEGMENTATION_MASK, physicsClientId=self.client, **light)
         rgba = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(cfg.height, cfg.width, 4)
         sky = rgba.view(np.uint32)[:, :, 0] == 0xFFFFFFFF  # untouched (white, opaque) pixels
         img = np.ascontiguousarray(rgba[:, :, :3])
-        img[sky] = SKY_RGB
+        img[sky] = self.sky_rgb
         return img

@@ -12,7 +12,13 @@ from gymnasium import spaces
 from liquid_ros.control.controller import ACTION_HIGH, ACTION_LOW, AccelerationController
 from liquid_ros.control.rotation import quat_from_euler
 from liquid_ros.sim.camera import CameraConfig
+from liquid_ros.sim.conditions import Conditions, sample_conditions
 from liquid_ros.sim.quadrotor_sim import QuadrotorSim, SimConfig
+from liquid_ros.sim.randomization import RandomizationConfig, make_config
+from liquid_ros.sim.scene import SceneDresser
+
+STATE_KEYS = ("position", "velocity", "quaternion", "omega")
+"""Odometry fields, in ``info`` (measured) and with a ``true_`` prefix (true)."""
 
 
 def check_number(name: str, value: Any, lo: float, hi: float) -> float:
@@ -40,6 +46,19 @@ class DroneEnv(gym.Env):
             the physics substeps of one control period.
         physics_hz: Physics rate (Hz).
         ground_effect: Model extra thrust near the ground.
+        motor_tau: Rotor-speed time constant (s); None keeps ``SimConfig``'s Crazyflie value,
+            0 disables the motor lag.
+        domain_randomization: Preset name (``"none"``, ``"default"``; see
+            :mod:`liquid_ros.sim.randomization`) or a ``RandomizationConfig``.
+        **randomization: Single options overriding the preset (``odom_latency=0.02``,
+            ``mass_scale=(0.9, 1.1)``, ...): the fields of ``RandomizationConfig``.
+
+    Measured and true state: the observation's ``state`` and ``info``'s ``position``,
+    ``velocity``, ``quaternion`` and ``omega`` are the odometry as the robot would receive it
+    (delayed, at its rate, noisy when so configured); ``info["true_position"]``,
+    ``true_velocity``, ``true_quaternion`` and ``true_omega`` are the truth, which task
+    scoring, metrics, ``altitude``, ``distance`` and the privileged experts use. Without
+    randomisation both are equal. ``info["conditions"]`` summarises the episode's draws.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -47,7 +66,10 @@ class DroneEnv(gym.Env):
     def __init__(self, render_mode: str | None = None, camera: bool = True,
                  image_width: int = 64, image_height: int = 64, fov_deg: float = 90.0,
                  camera_hz: float | None = None, control_hz: float = 50.0,
-                 physics_hz: float = 240.0, ground_effect: bool = False) -> None:
+                 physics_hz: float = 240.0, ground_effect: bool = False,
+                 motor_tau: float | None = None,
+                 domain_randomization: str | RandomizationConfig = "none",
+                 **randomization: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         for name, flag in (("camera", camera), ("ground_effect", ground_effect)):
@@ -67,10 +89,19 @@ class DroneEnv(gym.Env):
         self.control_hz = control_hz
         self.camera_hz = camera_hz
         self.metadata = {**self.metadata, "render_fps": control_hz}
+        self.randomization = make_config(domain_randomization, **randomization)
         cam = CameraConfig(width=int(image_width), height=int(image_height), fov_deg=fov_deg)
+        sim_kw: dict[str, Any] = {}
+        if motor_tau is not None:
+            sim_kw["motor_tau"] = check_number("motor_tau", motor_tau, 0.0, 1.0)
         self.sim = QuadrotorSim(SimConfig(physics_hz=physics_hz, ground_effect=ground_effect,
-                                          camera=cam))
+                                          camera=cam, **sim_kw))
         self.controller = AccelerationController(self.sim.params)
+        self._randomized = not self.randomization.is_default
+        self.conditions = Conditions(self.randomization)
+        self._dresser = SceneDresser(self.sim)
+        self._measured: dict[str, np.ndarray] | None = None
+        self._ctrl_time: float | None = None
         self.observation_space = spaces.Dict({
             "image": spaces.Box(0, 255, (cam.height, cam.width, 3), np.uint8),
             "state": spaces.Box(-np.inf, np.inf, (10,), np.float32),
@@ -83,8 +114,16 @@ class DroneEnv(gym.Env):
 
     # ----------------------------------------------------------------- hooks for subclasses
     def _reset_task(self) -> tuple[np.ndarray, float]:
-        """Set up the task; return the start position (3,) and yaw (rad)."""
+        """Set up the task; return the start position (3,) and yaw (rad).
+
+        ``self.conditions.episode.scene`` holds this episode's appearance (None fields: the
+        defaults) for the task's own objects.
+        """
         raise NotImplementedError
+
+    def _default_distractors(self) -> int:
+        """The env's distractor count (for random distractor colours)."""
+        return 0
 
     def _update_scene(self, t: float) -> None:
         """Move kinematic bodies to time ``t`` (s)."""
@@ -110,14 +149,36 @@ class DroneEnv(gym.Env):
         for body in self._task_bodies:
             self.sim.remove_body(body)
         self._task_bodies = []
+        rng = None
+        if self._randomized:
+            # The episode's own stream is spawned from np_random's seed sequence: it draws
+            # nothing from np_random, so the task layout of a seed is the same with and
+            # without randomisation (paired comparisons), and each reset spawns a new child.
+            rng = self.np_random.spawn(1)[0]
+            self.conditions.episode = sample_conditions(self.randomization, rng,
+                                                        self._default_distractors())
         start, yaw = self._reset_task()
-        self.sim.reset(start, quat_from_euler(0.0, 0.0, yaw))
+        s = self.sim
+        if rng is not None:
+            ep = self.conditions.episode
+            s.set_physics(mass=s.params.mass * ep.mass_scale,
+                          inertia=tuple(np.multiply(s.params.inertia, ep.inertia_scale)),
+                          kf_scale=ep.kf_scale, drag_scale=ep.drag_scale)
+            s.set_external()
+            self._dresser.apply(ep.scene)
+        s.reset(start, quat_from_euler(0.0, 0.0, yaw))
         self.controller.reset(yaw)
+        self._ctrl_time = None
         self._tick = 0
         self._update_scene(0.0)
         self._next_frame = 0.0
+        self._measured = None
+        if rng is not None:
+            self._measured = self.conditions.reset(self.conditions.episode, rng, s.state())
         self._render_if_due(0.0)
-        info = self._info({}, self.sim.wrench)
+        if rng is not None:
+            self.conditions.camera.reset(self._image)
+        info = self._info({}, s.wrench)
         return self._obs(), info
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
@@ -134,21 +195,22 @@ class DroneEnv(gym.Env):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action must be finite (no NaN or inf), got {a}")
         a = np.clip(a, ACTION_LOW, ACTION_HIGH)
-        n = self._substeps()
-        s = self.sim
-        wrench = self.controller.compute(s.pos, s.vel, s.quat, s.omega, a[:3], float(a[3]),
-                                         n * s.dt)
-        return self._advance(wrench, n)
+        return self._advance(a, True)
 
     def step_wrench(self, wrench: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         """Fly one control period holding body ``wrench`` (4,): thrust N, torques N m (FLU).
 
         Used by the ROS sim_node, whose controller runs in the policy node.
 
+        The wrench goes through the command link (latency, rate) like an action.
+
         Raises:
             ValueError: If ``wrench`` is not 4 finite numbers.
         """
-        return self._advance(np.asarray(wrench, dtype=float), self._substeps())
+        w = np.asarray(wrench, dtype=float).reshape(-1)
+        if w.shape != (4,) or not np.all(np.isfinite(w)):
+            raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
+        return self._advance(w, False)
 
     def _substeps(self) -> int:
         # Physics and control rates need not divide (240/50 = 4.8): the tick k ends at the
@@ -156,9 +218,26 @@ class DroneEnv(gym.Env):
         rate = self.sim.config.physics_hz / self.control_hz
         return int(round((self._tick + 1) * rate)) - int(round(self._tick * rate))
 
-    def _advance(self, wrench: np.ndarray, n: int) -> tuple[dict, float, bool, bool, dict]:
-        achieved = self.sim.set_wrench(wrench)
-        self.sim.step(n)
+    def _wrench(self, command: np.ndarray, accel: bool, duration: float) -> np.ndarray:
+        """Wrench for ``command``; ``duration`` (s) it will be held, used on the first call."""
+        s = self.sim
+        if not accel:
+            return command
+        # The controller integrates (heading) and differentiates (its disturbance observer)
+        # over the time since its previous call, which differs from the coming period when
+        # ticks alternate 5 and 4 substeps or a late command splits a tick.
+        dt = duration if self._ctrl_time is None else s.time - self._ctrl_time
+        self._ctrl_time = s.time
+        return self.controller.compute(s.pos, s.vel, s.quat, s.omega, command[:3],
+                                       float(command[3]), dt)
+
+    def _advance(self, command: np.ndarray, accel: bool) -> tuple[dict, float, bool, bool, dict]:
+        s, n = self.sim, self._substeps()
+        if not self._randomized:
+            achieved = s.set_wrench(self._wrench(command, accel, n * s.dt))
+            s.step(n)
+        else:
+            achieved = self._fly(command, accel, n)
         self._tick += 1
         t = self.sim.time
         self._update_scene(t)
@@ -173,21 +252,69 @@ class DroneEnv(gym.Env):
             info["is_success"] = bool(metrics["success"])
         return self._obs(), reward, bool(terminated), bool(truncated), info
 
+    def _fly(self, command: np.ndarray, accel: bool, n: int) -> np.ndarray:
+        """One control period under the episode's conditions; returns the last wrench."""
+        s, c = self.sim, self.conditions
+        t0, dt = s.time, s.dt
+        if c.disturbances is not None:
+            s.set_external(*c.disturbances.update(t0, n * dt))
+        c.command.offer(t0, command)  # dropped when the link's rate does not sample now
+        achieved = s.wrench.copy()
+        points = c.odometry_points(self._tick, self.sim.config.physics_hz / self.control_hz,
+                                   dt, n) if c.odom_substeps else []
+        for start, count, cmd in c.plan(t0, dt, n):
+            if cmd is None:  # nothing arrived yet: hold a hover (as after reset)
+                cmd = np.zeros(4) if accel else np.array([s.params.weight, 0.0, 0.0, 0.0])
+            # The flight controller acts on each command when it arrives and at every tick.
+            achieved = s.set_wrench(self._wrench(cmd, accel, count * dt))
+            done, end = start, start + count
+            for j in points:
+                if done < j <= end:
+                    s.step(j - done)
+                    done = j
+                    c.record(s.time, s.state())
+            if end > done:
+                s.step(end - done)
+        if not c.odom_substeps:
+            c.record(s.time, s.state())
+        self._measured = c.measured(s.time)
+        return achieved
+
     def _render_if_due(self, t: float) -> None:
+        frame = None
         if self.use_camera and t >= self._next_frame - 1e-9:
-            self._image = self.sim.render_camera()
+            frame = self.sim.render_camera()
             self._next_frame += 1.0 / self.camera_hz
+        if self._randomized and self.conditions.camera_active and self._tick > 0:
+            self._image = self.conditions.frame(t, frame)  # the frame seen after the latency
+        elif frame is not None:
+            self._image = frame
+
+    def measured_state(self) -> dict[str, np.ndarray]:
+        """Odometry as observed now (see the class docstring); the true state without it."""
+        return self.sim.state() if self._measured is None else {
+            k: np.array(v) for k, v in self._measured.items()}
 
     def _obs(self) -> dict:
-        return {"image": self._image.copy(), "state": self.sim.state_vector()}
+        if self._measured is None:
+            return {"image": self._image.copy(), "state": self.sim.state_vector()}
+        m = self._measured
+        state = np.concatenate([m["velocity"], m["quaternion"], m["omega"]]).astype(np.float32)
+        return {"image": self._image.copy(), "state": state}
 
     def _info(self, terms: dict, wrench: np.ndarray) -> dict:
         s = self.sim
-        info = {"position": s.pos.copy(), "velocity": s.vel.copy(),
-                "quaternion": s.quat.copy(), "omega": s.omega.copy(),
+        truth = s.state()
+        meas = ({k: v.copy() for k, v in truth.items()} if self._measured is None
+                else self.measured_state())
+        info: dict[str, Any] = {k: meas[k] for k in STATE_KEYS}
+        info.update({f"true_{k}": truth[k] for k in STATE_KEYS})
+        if self._randomized:
+            info["conditions"] = self.conditions.episode.as_info()
+        info.update({
                 "altitude": float(s.pos[2]), "time": s.time, "wrench": np.array(wrench),
                 "reward_terms": {k: v for k, v in terms.items()
-                                 if k.endswith(("penalty", "bonus", "progress"))}}
+                                 if k.endswith(("penalty", "bonus", "progress"))}})
         info.update(self._task_info())
         info.update({k: v for k, v in terms.items() if k not in info["reward_terms"]})
         return info

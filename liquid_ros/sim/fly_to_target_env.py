@@ -47,7 +47,12 @@ class FlyToTargetEnv(DroneEnv):
     ``success_radius`` (m, default 0.3), ``timeout`` (s, default 10), ``n_distractors``
     (default 3), plus those of :class:`~liquid_ros.sim.drone_env.DroneEnv` (``camera``,
     ``image_width``, ``image_height``, ``fov_deg``, ``camera_hz``, ``control_hz``,
-    ``physics_hz``, ``ground_effect``, ``render_mode``).
+    ``physics_hz``, ``ground_effect``, ``motor_tau``, ``render_mode``) and the domain
+    randomisation options (``domain_randomization`` preset and single options: timing, noise,
+    disturbances, vehicle spread, scene; see :mod:`liquid_ros.sim.randomization`). Under
+    randomisation the target radius and colour, the distractor count and colours, ground, sky
+    and light may vary per episode; the observation's ``state`` is then the measured odometry
+    (see :class:`~liquid_ros.sim.drone_env.DroneEnv`).
     """
 
     def __init__(self, success_radius: float = 0.3, timeout: float = 10.0,
@@ -62,12 +67,18 @@ class FlyToTargetEnv(DroneEnv):
                               n_distractors=int(n_distractors)), self.sim.camera.config)
         self.expert = FlyToTargetExpert()
 
+    def _default_distractors(self) -> int:
+        return self.task.config.n_distractors
+
     def _reset_task(self) -> tuple[np.ndarray, float]:
-        layout = self.task.reset(self.np_random)
-        cfg = self.task.config
+        scene = self.conditions.episode.scene
+        layout = self.task.reset(self.np_random, n_distractors=scene.n_distractors)
+        radius = scene.target_radius or self.task.config.target_radius
         self._task_bodies.append(self.sim.add_sphere(
-            layout["target_position"], cfg.target_radius, TARGET_RGBA))
-        for d in layout["distractors"]:
+            layout["target_position"], radius, scene.target_rgba or TARGET_RGBA))
+        for i, d in enumerate(layout["distractors"]):
+            if scene.distractor_rgba is not None:
+                d["rgba"] = scene.distractor_rgba[i]
             if d["shape"] == "sphere":
                 body = self.sim.add_sphere(d["position"], d["size"], d["rgba"])
             else:

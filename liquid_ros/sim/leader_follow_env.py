@@ -6,15 +6,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pybullet as p
 
 from liquid_ros.control.experts import LeaderFollowExpert
 from liquid_ros.control.rotation import quat_from_euler
 from liquid_ros.sim.drone_env import DroneEnv, check_number
-from liquid_ros.sim.task_leader_follow import LeaderFollowConfig, LeaderFollowTask
+from liquid_ros.sim.task_leader_follow import LEADER_RGBA, LeaderFollowConfig, LeaderFollowTask
 from liquid_ros.sim.trajectories import FAMILIES
 
-LEADER_RGBA = (0.95, 0.1, 0.75, 1.0)
-"""Leader colour: magenta, used by nothing else in the scene."""
 LEADER_HALF_EXTENTS = (0.12, 0.12, 0.04)
 """Half size (m) of the leader's body: larger than a Crazyflie so it shows at 64x64."""
 
@@ -56,7 +55,8 @@ class LeaderFollowEnv(DroneEnv):
     ``family`` (None for all of ``circle``, ``figure_eight``, ``waypoints``, or one name, or a
     sequence of names: hold one out for generalisation tests), ``follow_distance`` (m, default
     1.0), ``episode_seconds`` (default 15), ``speed_range`` (m/s, default (0.4, 1.0)), plus those
-    of :class:`~liquid_ros.sim.drone_env.DroneEnv`.
+    of :class:`~liquid_ros.sim.drone_env.DroneEnv`, domain randomisation included (under it
+    the leader's colour, ground, sky and light may vary per episode).
     """
 
     def __init__(self, family: str | Sequence[str] | None = None, follow_distance: float = 1.0,
@@ -85,10 +85,16 @@ class LeaderFollowEnv(DroneEnv):
             self.sim.camera.config)
         self.expert = LeaderFollowExpert()
         self.leader = self.sim.add_box([0.0, 0.0, -5.0], LEADER_HALF_EXTENTS, LEADER_RGBA)
+        self._leader_rgba = LEADER_RGBA
 
     def _reset_task(self) -> tuple[np.ndarray, float]:
         layout = self.task.reset(self.np_random)
         self.family = layout["family"]
+        rgba = self.conditions.episode.scene.leader_rgba
+        if rgba is not None or self._leader_rgba != LEADER_RGBA:
+            self._leader_rgba = rgba or LEADER_RGBA
+            p.changeVisualShape(self.leader, -1, rgbaColor=list(self._leader_rgba),
+                                physicsClientId=self.sim.client)
         return layout["start_position"], layout["start_yaw"]
 
     def _update_scene(self, t: float) -> None:

@@ -3,17 +3,33 @@
 Force model (applied every physics substep, because PyBullet clears external forces after each
 ``stepSimulation``):
 
-* Rotor thrusts: the commanded wrench goes through the inverse mixer, each rotor thrust is
-  clipped to ``[0, max_rotor_thrust]`` (the RPM limit), and the *achieved* wrench
-  ``M @ clipped_thrusts`` is applied as one force along body z and one torque, both at the
-  centre of mass. For a rigid body this equals the four rotor forces at the rotor positions plus
-  the rotor drag torques ``km rpm^2`` (the mixer holds the lever arms and ``km / kf``).
-* Body drag: ``-R diag(c) R^T v`` with ``c = params.drag_coeff``.
-* Ground effect (optional): extra thrust ``kf rpm^2 * k_ge (r_prop / (4 h))^2`` per rotor, as in
+* Mixer and rotor limits: the commanded wrench goes through the inverse mixer of the *nominal*
+  parameters (as a flight controller's mixer would), each rotor thrust is clipped to
+  ``[0, max_rotor_thrust]`` and turned into a commanded rotor speed in ``[0, max_rpm]``.
+* Motors: the actual rotor speed follows the command as a first-order lag with time constant
+  ``motor_tau``, discretised exactly per substep (``rpm += (1 - exp(-dt / tau)) (cmd - rpm)``;
+  ``tau = 0``: the command acts within the substep). Default 0.069 s: the rising rotor-speed
+  time constant of the Crazyflie identified by Eschmann, Albani and Loianno ("Data-Driven
+  System Identification of Quadrotors Subject to Motor Delays", IROS 2024, arXiv:2404.07837),
+  as shipped in RLtools' learning-to-fly Crazyflie model (``l2f/parameters/dynamics/
+  crazyflie.h``: 0.069 s rising, 0.114 s falling; one constant is kept here).
+* Rotor forces from the *actual* speeds: thrust ``kf rpm^2`` and drag torque ``km rpm^2`` per
+  rotor (both times ``kf_scale``, see :meth:`QuadrotorSim.set_physics`), applied as one force
+  along body z and one torque at the centre of mass. For a rigid body this equals the four
+  rotor forces at the rotor positions (the mixer holds the lever arms and ``km / kf``).
+* Body drag: :meth:`~liquid_ros.control.quadrotor.QuadrotorParams.drag_force` at the actual
+  rotor speeds, ``-k sum(omega_i) v_body`` (Forster 2015, gym-pybullet-drones' ``PYB_DRAG``),
+  times ``drag_scale``. gym-pybullet-drones multiplies ``k`` with the world velocity before
+  rotating it into the body; the model (and this code) uses the body velocity. The two differ
+  only through ``k_z != k_xy`` when tilted.
+* Ground effect (optional): extra thrust ``f_i k_ge (r_prop / (4 h_i))^2`` per rotor, as in
   gym-pybullet-drones (k_ge = 11.36779, r_prop = 23.1348 mm), with h >= 5 cm.
+* External force (world frame) and torque (body frame) set with
+  :meth:`QuadrotorSim.set_external`, held until changed (wind, pushes).
 
-Rotor speed dynamics are not modelled (thrust follows the command within one substep).
-Default PyBullet damping is switched off so drag comes only from the model above.
+Default PyBullet damping is switched off so drag comes only from the model above. The true
+vehicle (mass, inertia, thrust and drag scales) can differ from ``params`` per episode through
+:meth:`QuadrotorSim.set_physics`; ``params`` stays the nominal model that controllers use.
 """
 
 from __future__ import annotations
@@ -31,6 +47,8 @@ GROUND_EFFECT_COEFF = 11.36779
 """Ground-effect coefficient (gym-pybullet-drones, cf2x)."""
 PROP_RADIUS = 0.0231348
 """Propeller radius (m) (gym-pybullet-drones, cf2x)."""
+MOTOR_TAU = 0.069
+"""Crazyflie rotor-speed time constant (s), rising (Eschmann et al. 2024, RLtools l2f)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,8 @@ class SimConfig:
     """Physics rate (Hz)."""
     ground_effect: bool = False
     """Model extra thrust near the ground."""
+    motor_tau: float = MOTOR_TAU
+    """Rotor-speed time constant (s) of the first-order motor model; 0 disables the lag."""
     camera: CameraConfig = field(default_factory=CameraConfig)
     """Onboard camera settings."""
 
@@ -50,6 +70,8 @@ class SimConfig:
         """Raise ValueError naming the first bad field."""
         if not 50.0 <= self.physics_hz <= 2000.0:
             raise ValueError(f"physics_hz must be in [50, 2000], got {self.physics_hz!r}")
+        if not 0.0 <= self.motor_tau <= 1.0:
+            raise ValueError(f"motor_tau must be in [0, 1] s, got {self.motor_tau!r}")
         self.camera.validate()
 
 
@@ -68,7 +90,8 @@ class QuadrotorSim:
         self.client = p.connect(p.DIRECT)
         self._mixer = self.params.mixer()
         self._mixer_inv = np.linalg.inv(self._mixer)
-        self._drag = np.asarray(self.params.drag_coeff, dtype=float)
+        self._motor_alpha = (1.0 - float(np.exp(-self.dt / config.motor_tau))
+                             if config.motor_tau > 0.0 else 1.0)
         self._rotor_xy = self.params.arm / np.sqrt(2.0) * np.array(
             [[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
         c = self.client
@@ -87,7 +110,13 @@ class QuadrotorSim:
                          physicsClientId=c)
         self.camera = Camera(c, config.camera)
         self.wrench = np.zeros(4)
-        self.rotor_thrusts = np.zeros(4)
+        self.rotor_rpm_cmd = np.zeros(4)
+        """Commanded rotor speeds (4,) in RPM, from the mixer and the rotor limits."""
+        self._rpm = np.zeros(4)
+        self._kf_scale = 1.0
+        self._drag_scale = 1.0
+        self._ext_force = np.zeros(3)
+        self._ext_torque = np.zeros(3)
         self.time = 0.0
         self.steps = 0
         self._read_state()
@@ -97,12 +126,15 @@ class QuadrotorSim:
               vel: np.ndarray = (0.0, 0.0, 0.0)) -> None:
         """Place the drone at ``pos`` (3,) m with attitude ``quat`` (4,) and velocity (3,) m/s.
 
-        The held wrench becomes the hover wrench and the clock restarts at 0.
+        The held wrench becomes the nominal hover wrench, the rotors spin at its speeds (no
+        motor transient), and the clock restarts at 0. The true vehicle
+        (:meth:`set_physics`) and the external wrench (:meth:`set_external`) are kept.
         """
         c = self.client
         p.resetBasePositionAndOrientation(self.drone, list(pos), list(quat), physicsClientId=c)
         p.resetBaseVelocity(self.drone, list(vel), [0.0, 0.0, 0.0], physicsClientId=c)
         self.set_wrench(np.array([self.params.weight, 0.0, 0.0, 0.0]))
+        self._rpm = self.rotor_rpm_cmd.copy()
         self.time = 0.0
         self.steps = 0
         self._read_state()
@@ -128,9 +160,13 @@ class QuadrotorSim:
 
     # --------------------------------------------------------------------------- actuation
     def set_wrench(self, wrench: np.ndarray) -> np.ndarray:
-        """Hold ``wrench`` (4,) (thrust N, body torques N m FLU) until the next call.
+        """Command ``wrench`` (4,) (thrust N, body torques N m FLU) until the next call.
 
-        Rotor thrusts are clipped to their limits; returns the achieved wrench (4,).
+        The nominal inverse mixer gives rotor thrusts, clipped to ``[0, max_rotor_thrust]``,
+        hence the commanded rotor speeds; the actual speeds follow with the motor lag.
+
+        Returns:
+            The achievable commanded wrench (4,) after the rotor limits (nominal model).
 
         Raises:
             ValueError: If ``wrench`` is not 4 finite numbers.
@@ -138,35 +174,98 @@ class QuadrotorSim:
         w = np.asarray(wrench, dtype=float).reshape(-1)
         if w.shape != (4,) or not np.all(np.isfinite(w)):
             raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
-        self.rotor_thrusts = np.clip(self._mixer_inv @ w, 0.0, self.params.max_rotor_thrust)
-        self.wrench = self._mixer @ self.rotor_thrusts
+        thrusts = np.clip(self._mixer_inv @ w, 0.0, self.params.max_rotor_thrust)
+        self.rotor_rpm_cmd = self.params.rpm_from_thrusts(thrusts)
+        self.wrench = self._mixer @ thrusts
         return self.wrench.copy()
 
     @property
     def rotor_rpm(self) -> np.ndarray:
-        """Rotor speeds (4,) in RPM for the held thrusts."""
-        return self.params.rpm_from_thrusts(self.rotor_thrusts)
+        """Actual rotor speeds (4,) in RPM."""
+        return self._rpm.copy()
 
-    def _ground_effect(self) -> float:
+    @property
+    def rotor_thrusts(self) -> np.ndarray:
+        """Actual rotor thrusts (4,) in N (true thrust coefficient, without ground effect)."""
+        return self._kf_scale * self.params.kf * self._rpm**2
+
+    def set_physics(self, mass: float | None = None,
+                    inertia: tuple[float, float, float] | None = None,
+                    kf_scale: float = 1.0, drag_scale: float = 1.0) -> None:
+        """Set the TRUE simulated vehicle for the coming episode; no arguments: nominal.
+
+        ``params`` (what controllers are built with) is left nominal, so any change here is
+        model error by design.
+
+        Args:
+            mass: True mass (kg); None: nominal.
+            inertia: True diagonal inertia (Ixx, Iyy, Izz) in kg m^2; None: nominal.
+            kf_scale: Factor on the thrust and rotor drag-torque coefficients (battery sag,
+                propeller wear); the commanded rotor speeds are unchanged.
+            drag_scale: Factor on the body drag.
+
+        Raises:
+            ValueError: Naming the option that is not finite and positive (``drag_scale`` may
+                be 0), or an ``inertia`` that is not 3 numbers.
+        """
+        mass = self.params.mass if mass is None else mass
+        inertia = self.params.inertia if inertia is None else inertia
+        for name, value in (("mass", mass), ("kf_scale", kf_scale)):
+            if not (np.isfinite(value) and value > 0.0):
+                raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+        if not (np.isfinite(drag_scale) and drag_scale >= 0.0):
+            raise ValueError(f"drag_scale must be finite and >= 0, got {drag_scale!r}")
+        diag = np.asarray(inertia, dtype=float).reshape(-1)
+        if diag.shape != (3,) or not np.all(np.isfinite(diag) & (diag > 0.0)):
+            raise ValueError(f"inertia must be 3 finite numbers > 0, got {inertia!r}")
+        p.changeDynamics(self.drone, -1, mass=float(mass), localInertiaDiagonal=diag.tolist(),
+                         physicsClientId=self.client)
+        self._kf_scale, self._drag_scale = float(kf_scale), float(drag_scale)
+
+    def set_external(self, force_world: np.ndarray = (0.0, 0.0, 0.0),
+                     torque_body: np.ndarray = (0.0, 0.0, 0.0)) -> None:
+        """Hold an external force (3,) N (world ENU) and torque (3,) N m (body FLU).
+
+        Both act at the centre of mass every physics substep until the next call (wind, pushes);
+        call with no arguments to remove them.
+
+        Raises:
+            ValueError: If ``force_world`` or ``torque_body`` is not 3 finite numbers.
+        """
+        for name, value in (("force_world", force_world), ("torque_body", torque_body)):
+            arr = np.asarray(value, dtype=float).reshape(-1)
+            if arr.shape != (3,) or not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name} must be 3 finite numbers, got {value!r}")
+        self._ext_force = np.asarray(force_world, dtype=float).reshape(3).copy()
+        self._ext_torque = np.asarray(torque_body, dtype=float).reshape(3).copy()
+
+    def _ground_effect(self, thrusts: np.ndarray) -> float:
         heights = self.pos[2] + self._rot[2, :2] @ self._rotor_xy.T
         heights = np.maximum(heights, 0.05)
-        extra = self.rotor_thrusts * GROUND_EFFECT_COEFF * (PROP_RADIUS / (4.0 * heights)) ** 2
+        extra = thrusts * GROUND_EFFECT_COEFF * (PROP_RADIUS / (4.0 * heights)) ** 2
         return float(extra.sum())
 
     def step(self, n: int = 1) -> None:
-        """Advance ``n`` physics substeps holding the current wrench (zero-order hold)."""
-        c, drone, rot = self.client, self.drone, self._rot
-        thrust, torque = self.wrench[0], self.wrench[1:]
+        """Advance ``n`` physics substeps holding the commanded wrench (zero-order hold)."""
+        c, drone, params, mixer = self.client, self.drone, self.params, self._mixer
+        kf_true, alpha = self._kf_scale * params.kf, self._motor_alpha
+        rpm, cmd = self._rpm, self.rotor_rpm_cmd
         for _ in range(n):
-            total = thrust + self._ground_effect() if self.config.ground_effect else thrust
-            force = rot[:, 2] * total - rot @ (self._drag * (rot.T @ self.vel))
+            rpm += alpha * (cmd - rpm)
+            thrusts = kf_true * (rpm * rpm)
+            wrench = mixer @ thrusts
+            rot = self._rot
+            force_body = self._drag_scale * params.drag_force(rpm, rot.T @ self.vel)
+            force_body[2] += wrench[0]
+            if self.config.ground_effect:
+                force_body[2] += self._ground_effect(thrusts)
+            force = rot @ force_body + self._ext_force
+            torque = rot @ (wrench[1:] + self._ext_torque)
             p.applyExternalForce(drone, -1, force.tolist(), self.pos.tolist(), p.WORLD_FRAME,
                                  physicsClientId=c)
-            p.applyExternalTorque(drone, -1, (rot @ torque).tolist(), p.WORLD_FRAME,
-                                  physicsClientId=c)
+            p.applyExternalTorque(drone, -1, torque.tolist(), p.WORLD_FRAME, physicsClientId=c)
             p.stepSimulation(physicsClientId=c)
             self._read_state()
-            rot = self._rot
         self.steps += n
         self.time = self.steps * self.dt
 

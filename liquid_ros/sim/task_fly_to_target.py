@@ -97,8 +97,12 @@ class FlyToTargetTask:
         el = rng.uniform(-1.0, 1.0) * frac * half_v
         return np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
 
-    def reset(self, rng: np.random.Generator) -> dict:
+    def reset(self, rng: np.random.Generator, n_distractors: int | None = None) -> dict:
         """Draw a start pose, a target and distractors.
+
+        Args:
+            rng: Random generator.
+            n_distractors: Distractors this episode; None: ``config.n_distractors``.
 
         Returns:
             Dict with ``start_position`` (3,), ``start_yaw`` (rad), ``target_position`` (3,),
@@ -120,7 +124,7 @@ class FlyToTargetTask:
         self.target_position = target
         self.distractors = []
         line = target - eye
-        for i in range(cfg.n_distractors):
+        for i in range(cfg.n_distractors if n_distractors is None else int(n_distractors)):
             for _ in range(20):
                 d = rng.uniform(1.5, cfg.distance_range[1] + 2.0)
                 pos = eye + d * self._direction(rng, self.start_yaw, 0.9)

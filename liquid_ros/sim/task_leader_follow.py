@@ -15,6 +15,9 @@ import numpy as np
 from liquid_ros.sim.camera import CameraConfig
 from liquid_ros.sim.trajectories import FAMILIES, Trajectory, sample_trajectory
 
+LEADER_RGBA = (0.95, 0.1, 0.75, 1.0)
+"""Leader colour: magenta, used by nothing else in the scene."""
+
 
 @dataclass(frozen=True)
 class LeaderFollowConfig:

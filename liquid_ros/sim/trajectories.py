@@ -167,3 +167,45 @@ def sample_trajectory(
     if rng.random() < 0.5:
         pts = pts[::-1].copy()
     return WaypointTrajectory(pts, speed)
+
+
+def max_acceleration(traj: Trajectory, samples: int = 2000) -> float:
+    """Largest acceleration magnitude (m/s^2) ``traj`` ever reaches.
+
+    Exact for the waypoint spline (its acceleration is linear in each segment, so the maximum
+    lies at a segment end); for the periodic circle and figure-eight, the maximum over
+    ``samples`` points of one period (both are smooth, so the sampled value is within
+    ``O(1 / samples^2)`` of the true one).
+    """
+    if isinstance(traj, WaypointTrajectory):
+        k, T, best = len(traj.points), traj.seg_time, 0.0
+        for i in range(k):
+            p0, p1, p2, p3 = (traj.points[(i + j) % k] for j in (-1, 0, 1, 2))
+            c2 = 2.0 * p0 - 5.0 * p1 + 4.0 * p2 - p3
+            c3 = -p0 + 3.0 * p1 - 3.0 * p2 + p3
+            for s in (0.0, 1.0):
+                best = max(best, float(np.linalg.norm((c2 + 3.0 * c3 * s) / T**2)))
+        return best
+    if isinstance(traj, CircleTrajectory):
+        period = 2.0 * math.pi / abs(traj.omega)
+    elif isinstance(traj, FigureEightTrajectory):
+        period = 2.0 * math.pi / abs(traj.w)
+    else:
+        raise TypeError(f"unknown trajectory type {type(traj).__name__}")
+    ts = np.linspace(0.0, period, samples, endpoint=False)
+    return max(float(np.linalg.norm(traj.state(float(t))[2])) for t in ts)
+
+
+def family_accel_bound(family: str, episodes: int = 2000, seed: int = 0,
+                       speed_range: tuple[float, float] = (0.4, 1.0),
+                       size_range: tuple[float, float] = (1.5, 3.0),
+                       altitude_range: tuple[float, float] = (1.0, 2.0)) -> float:
+    """Largest leader acceleration (m/s^2) over ``episodes`` sampled trajectories of ``family``.
+
+    The ranges default to those of the leader-following task; the safety filter's leader row
+    must be robust to this bound (see ``liquid_ros.safety.config.LEADER_FOLLOW_BARRIER``).
+    """
+    rng = np.random.default_rng(seed)
+    return max(max_acceleration(sample_trajectory(family, rng, speed_range, size_range,
+                                                  altitude_range), 400)
+               for _ in range(episodes))

@@ -157,5 +157,9 @@ def test_launch_files_build_descriptions():
         for a in args:
             a.visit(ctx)
         opaque = [e for e in ld.entities if isinstance(e, OpaqueFunction)][0]
-        nodes = opaque.execute(ctx)
+        actions = opaque.execute(ctx)
+        nodes = [a for a in actions if type(a).__name__ == "Node"]
         assert len(nodes) == (2 if kind in ("fly_to_target", "leader_follow") else 1)
+        # the sim ends the launch when its episodes are done
+        handlers = [a for a in actions if type(a).__name__ == "RegisterEventHandler"]
+        assert len(handlers) == (0 if kind == "policy" else 1)

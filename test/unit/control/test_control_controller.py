@@ -88,7 +88,7 @@ def test_positive_pitch_torque_pitches_nose_down(sim):
 def test_acceleration_step_response_tracks(sim, accel):
     # Tolerance: mean acceleration over 0.5-1.5 s (after the attitude transient) within
     # 0.25 m/s^2 per axis. Commands stay where the 45 degree tilt limit can beat the drag
-    # (about 2 m/s^2 per m/s of speed in the Crazyflie model).
+    # (about 0.2 m/s^2 per m/s of speed at hover in the Crazyflie model).
     sim.reset([0.0, 0.0, 5.0])
     ctrl = AccelerationController()
     cmd = np.array(accel)

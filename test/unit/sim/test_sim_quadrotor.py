@@ -24,27 +24,31 @@ def test_inertia_comes_from_params(sim):
     np.testing.assert_allclose(info[2], CF2X.inertia, rtol=1e-9)
 
 
-def test_free_fall_with_zero_wrench(sim):
-    sim.set_wrench(np.zeros(4))
-    sim.step(120)
-    t, k = 0.5, CF2X.drag_coeff[2] / CF2X.mass
-    # Linear drag: z(t) = z0 - g/k (t - (1 - exp(-k t)) / k); 2 % slack because drag is
-    # taken at the start of each 240 Hz step.
-    drop = GRAVITY / k * (t - (1.0 - np.exp(-k * t)) / k)
-    assert 5.0 - sim.pos[2] == pytest.approx(drop, rel=0.02)
+def test_free_fall_with_zero_wrench():
+    # Rotors stopped at once (no motor lag): no thrust, no drag, z(t) = z0 - g t^2 / 2 (1 %
+    # slack for the semi-implicit Euler step). More in test_physics_model.py.
+    s = QuadrotorSim(SimConfig(motor_tau=0.0))
+    s.reset([0.0, 0.0, 5.0])
+    s.set_wrench(np.zeros(4))
+    s.step(120)
+    assert 5.0 - s.pos[2] == pytest.approx(GRAVITY * 0.5**2 / 2, rel=0.01)
+    s.close()
 
 
 def test_rotor_limits_clip_the_wrench(sim):
     achieved = sim.set_wrench([10.0, 0.0, 0.0, 0.0])
     assert achieved[0] == pytest.approx(CF2X.max_thrust)
-    np.testing.assert_allclose(sim.rotor_rpm, CF2X.max_rpm)
+    np.testing.assert_allclose(sim.rotor_rpm_cmd, CF2X.max_rpm)
     achieved = sim.set_wrench([CF2X.weight, 1.0, 0.0, 0.0])
-    assert achieved[1] < 1.0 and np.all(sim.rotor_thrusts >= 0.0)
-    np.testing.assert_allclose(sim.wrench, CF2X.wrench_from_thrusts(sim.rotor_thrusts))
+    assert achieved[1] < 1.0 and np.all(sim.rotor_rpm_cmd >= 0.0)
+    np.testing.assert_allclose(
+        sim.wrench, CF2X.wrench_from_thrusts(CF2X.kf * sim.rotor_rpm_cmd**2))
 
 
 def test_hover_rpm(sim):
     sim.set_wrench([CF2X.weight, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(sim.rotor_rpm, CF2X.hover_rpm, rtol=1e-9)
+    sim.step(24)
     np.testing.assert_allclose(sim.rotor_rpm, CF2X.hover_rpm, rtol=1e-9)
 
 
@@ -52,7 +56,8 @@ def test_body_drag_slows_horizontal_motion(sim):
     sim.reset([0.0, 0.0, 5.0], vel=[2.0, 0.0, 0.0])
     sim.set_wrench([CF2X.weight, 0.0, 0.0, 0.0])
     sim.step(24)
-    expected = 2.0 * np.exp(-CF2X.drag_coeff[0] / CF2X.mass * 0.1)
+    # At hover speed the drag is linear: k_xy * 4 * (2 pi / 60) * hover_rpm = 0.00557 N s/m.
+    expected = 2.0 * np.exp(-0.00557 / CF2X.mass * 0.1)
     assert sim.vel[0] == pytest.approx(expected, rel=0.02)
 
 
