@@ -3,7 +3,9 @@
 The outer law is the thrust-vector part of Lee, Leok and McClamroch (CDC 2010): the desired
 force ``f = m (a_des + g e3) + drag`` fixes the desired body z axis and, projected on the current
 body z axis, the collective thrust; the desired heading comes from integrating the commanded yaw
-rate. The inner law is :class:`~liquid_ros.control.attitude.AttitudeController`.
+rate. The inner law is :class:`~liquid_ros.control.attitude.AttitudeController`. A disturbance
+observer (on by default) estimates the acceleration the force model misses (mass, thrust
+coefficient, wind) and the outer law cancels it (:meth:`AccelerationController._observe`).
 
 Gains' origin: pole placement at a 50 Hz zero-order-hold control rate. The attitude natural
 frequency (14 rad/s roll/pitch, 6 rad/s yaw, damping 0.9) keeps ``wn * T`` below 0.3 at T = 20 ms
@@ -63,6 +65,19 @@ class ControllerConfig:
     ``v + a_des * drag_lead`` because the tilt that cancels it arrives late. The attitude
     loop's ramp lag is 2 zeta / wn = 0.13 s, but 0.07 s tracked the step responses of
     ``test/unit/control`` best (0.13 s overshoots as speed grows)."""
+    keep_vertical_force: bool = True
+    """Raise the collective thrust, when the attitude lags, so that its vertical part is the
+    desired one (Lee's law projects the desired force on the body axis and loses height in
+    fast lateral swings); up to ``max_tilt``."""
+    disturbance_observer: bool = True
+    """Estimate the acceleration the force model misses (mass or thrust-coefficient error,
+    wind, drag error) and cancel it; see :meth:`AccelerationController.compute`."""
+    observer_time_constant: float = 0.3
+    """Time constant (s) of the observer's low-pass: slower than the attitude loop (0.13 s), so
+    tilt transients and measurement noise average out, fast enough to follow gusts of ~1 s."""
+    observer_limit: float = 4.0
+    """Largest estimate (m/s^2, norm): about 40 % of g, more than +-20 % mass (2 m/s^2) or a
+    0.05 N wind on the Crazyflie (1.9 m/s^2); bounds windup (e.g. resting on the ground)."""
 
 
 def _check_vector(name: str, value: np.ndarray, size: int) -> np.ndarray:
@@ -90,10 +105,51 @@ class AccelerationController:
         self.attitude = AttitudeController(
             params, config.attitude_natural_freq, config.attitude_damping)
         self.yaw_des = 0.0
+        self.disturbance = np.zeros(3)
+        """Estimated acceleration error (3,) m/s^2, world ENU: achieved minus modelled."""
+        self._last: tuple[np.ndarray, np.ndarray] | None = None  # (velocity, model accel)
+        self._drag_comp = np.zeros(3)  # drag force (N, world) the last command compensated
 
     def reset(self, yaw: float = 0.0) -> None:
-        """Restart the desired heading at ``yaw`` (rad)."""
+        """Restart the desired heading at ``yaw`` (rad) and forget the disturbance estimate."""
         self.yaw_des = float(yaw)
+        self.disturbance = np.zeros(3)
+        self._last = None
+
+    def _observe(self, vel: np.ndarray, dt: float) -> None:
+        """Disturbance observer: low-pass of (measured - modelled) acceleration.
+
+        ``d_hat += dt / (T + dt) * ((v - v_prev) / dt - a_model_prev - d_hat)``, where
+        ``a_model_prev`` is the acceleration the force model predicted for the thrust applied
+        (along the body axis at that time) over the last interval. A constant error
+        ``m a_true = m a_model + m d`` is then cancelled by commanding ``a_des - d_hat``
+        (the disturbance-observer-based control of Chen, Yang, Guo and Li, "Disturbance-
+        observer-based control and related methods", IEEE T-IE 2016; the residual
+        ``d - d_hat`` is what the safety filter's ``accel_error_bound`` must cover).
+        """
+        cfg = self.config
+        if self._last is not None and dt > 1e-6:
+            v_prev, a_prev = self._last
+            innovation = (vel - v_prev) / dt - a_prev - self.disturbance
+            self.disturbance = self.disturbance + dt / (cfg.observer_time_constant + dt) \
+                * innovation
+            norm = float(np.linalg.norm(self.disturbance))
+            if norm > cfg.observer_limit:
+                self.disturbance *= cfg.observer_limit / norm
+
+    def note_applied(self, vel: np.ndarray, quat: np.ndarray, thrust: float) -> None:
+        """Tell the observer the thrust (N) actually sent (after any later limiting).
+
+        :meth:`compute` assumes its own thrust is applied; call this when a later stage (the
+        safety filter's stage 2) changed it. ``vel`` (3,) and ``quat`` (4,) are the state
+        :meth:`compute` was given.
+        """
+        if not self.config.disturbance_observer:
+            return
+        b3 = quat_to_matrix(np.asarray(quat, float))[:, 2]
+        a_model = (float(thrust) * b3 - self._drag_comp) / self.params.mass
+        a_model[2] -= GRAVITY
+        self._last = (np.asarray(vel, float).copy(), a_model)
 
     def compute(
         self,
@@ -130,11 +186,17 @@ class AccelerationController:
         cfg, p = self.config, self.params
         rot = quat_to_matrix(quat)
 
-        force = p.mass * (accel_des + np.array([0.0, 0.0, GRAVITY]))
+        if cfg.disturbance_observer:
+            self._observe(vel, dt)
+        force = p.mass * (accel_des - self.disturbance + np.array([0.0, 0.0, GRAVITY]))
+        force_ff = force.copy()
         if cfg.drag_compensation:
             v_ahead = vel.copy()
-            v_ahead[:2] += accel_des[:2] * cfg.drag_lead  # thrust itself has no lag
-            force = force + rot @ (np.asarray(p.drag_coeff) * (rot.T @ v_ahead))
+            v_ahead[:2] += accel_des[:2] * cfg.drag_lead  # the tilt lags more than the thrust
+            # Same model as the simulator, at the rotor speeds that produce this force.
+            rpm = np.full(4, math.sqrt(float(np.linalg.norm(force)) / (4.0 * p.kf)))
+            force = force - rot @ p.drag_force(rpm, rot.T @ v_ahead)
+        drag_comp = force - force_ff
         force[2] = max(force[2], cfg.min_thrust_ratio * p.weight)
         horizontal = math.hypot(force[0], force[1])
         max_horizontal = force[2] * math.tan(cfg.max_tilt)
@@ -153,8 +215,16 @@ class AccelerationController:
         b2 /= np.linalg.norm(b2)
         rot_des = np.column_stack([cross(b2, b3), b2, b3])
 
-        thrust = float(np.clip(force @ rot[:, 2], 0.0, p.max_thrust))
+        thrust = force @ rot[:, 2]
+        if cfg.keep_vertical_force and rot[2, 2] > math.cos(cfg.max_tilt):
+            # Lee's projection cuts the thrust when the attitude lags its setpoint (fast lateral
+            # swings), and with it the vertical force: the vehicle sinks though a climb was
+            # asked. Never give less than the thrust whose vertical part is the desired one.
+            thrust = max(thrust, force[2] / rot[2, 2])
+        thrust = float(np.clip(thrust, 0.0, p.max_thrust))
         tau = self.attitude.compute(rot, omega, rot_des, np.array([0.0, 0.0, yaw_rate]))
+        self._drag_comp = drag_comp
+        self.note_applied(vel, quat, thrust)
         return np.array([thrust, tau[0], tau[1], tau[2]])
 
 

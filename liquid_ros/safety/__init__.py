@@ -17,6 +17,7 @@ from liquid_ros.safety.barriers import (
 from liquid_ros.safety.config import SafetyConfig, SafetyStatus
 from liquid_ros.safety.filter import SafetyFilter
 from liquid_ros.safety.qp import QPResult, solve_qp
+from liquid_ros.safety.robust import predict_full_state, predict_state, yaw_rate_bound
 
 __all__ = [
     "QPResult",
@@ -28,8 +29,11 @@ __all__ = [
     "discretisation_margin",
     "hocbf_rows",
     "penalty_gains",
+    "predict_full_state",
+    "predict_state",
     "solve_qp",
     "speed_discretisation_margin",
+    "yaw_rate_bound",
 ]
 
 

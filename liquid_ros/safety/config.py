@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 def _check_finite(name: str, values: tuple[float, ...]) -> None:
@@ -11,13 +11,22 @@ def _check_finite(name: str, values: tuple[float, ...]) -> None:
         raise ValueError(f"{name} must be finite numbers, got {values}")
 
 
+LEADER_ACCEL_BOUND = 3.7
+"""Largest leader acceleration (m/s^2) of the leader-following task's trajectories: the maximum
+over 2,000 sampled trajectories per family of :func:`liquid_ros.sim.trajectories.
+family_accel_bound` is 0.66 (circle), 0.68 (figure-eight) and 3.66 (waypoint splines, whose
+acceleration jumps at waypoints; median 0.95, 99th percentile 2.7), rounded up."""
+
 LEADER_FOLLOW_BARRIER: dict[str, float] = {
-    "leader_distance": 0.5, "leader_gain_p1": 3.0, "leader_gain_p2": 3.0,
-    "leader_accel_max": 1.0}
+    "leader_distance": 0.5, "leader_gain_p1": 4.0, "leader_gain_p2": 4.0,
+    "leader_accel_max": LEADER_ACCEL_BOUND}
 """Leader barrier of the leader-following task (``SafetyConfig`` fields), shared by evaluation
 and the ROS launch files: a 0.5 m keep-out (above the task's 0.3 m collision distance, below its
-1 m follow distance), gains of 3 /s so a follower closing at 0.5 m/s starts inside the HOCBF's
-first safe set (1 /s did not), robust to 1 m/s^2 of leader acceleration."""
+1 m follow distance), robust to the task's largest leader acceleration (``LEADER_ACCEL_BOUND``).
+Gains of 4 /s: a follower closing at up to 1.6 m/s from the 1 m follow distance starts inside
+the HOCBF's first safe set, and a pilot pushing straight at a static leader is held at
+``0.6 + (leader_accel_max + accel_error_bound) / (p1 p2)``, about 0.86 m, short of the 1 m
+follow distance (with 3 /s it would be 1.04 m: the filter would fight the task)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,26 @@ class SafetyConfig:
             larger ``p1`` than the static barriers.
         leader_gain_p2: Second class-K gain (1/s) of the leader row, or None for ``gain_p2``.
         speed_max: Speed limit (m/s), or None (a relative-degree-1 barrier).
+        accel_error_bound: Bound ``delta`` (m/s^2) on the gap between commanded and achieved
+            acceleration that every row is made robust to (robust CBF, Jankovic 2018): the
+            attitude loop's tracking lag plus what the controller's disturbance observer has
+            not yet cancelled (mass or thrust error, wind). A pilot pushing at a barrier is held
+            ``delta / (p1 p2)`` inside it; the default was sized by
+            ``benchmarks/bench_safety_adversary.py``.
+        yaw_rate_max: Largest yaw rate (rad/s) the filter passes far from every barrier.
+        yaw_rate_near: Largest yaw rate (rad/s) at a position barrier's boundary. Yaw is in
+            the filter's model only through this bound: turning fast makes the attitude loop
+            miss the commanded acceleration (the tilt direction rotates under it), which the
+            rows' ``accel_error_bound`` covers only while the yaw rate stays this small.
+        yaw_slow_distance: Distance (m) from the nearest position barrier (margin excluded)
+            below which the yaw-rate bound falls linearly from ``yaw_rate_max`` to
+            ``yaw_rate_near``.
+        accel_slew_max: Largest change rate (m/s^3, per axis) of the nominal acceleration that
+            :meth:`~liquid_ros.safety.filter.SafetyFilter.filter_action` passes on when given
+            ``dt``, or None (off, the default). 40 makes a full swing from -4 to 4 m/s^2 take
+            0.2 s, about the attitude loop's rise time. Off by default: with the loop's
+            latency prediction the adversarial benchmark showed no need for it, and it would
+            change how trained policies fly far from every barrier.
         gain_p1: Default first class-K gain (1/s) of every HOCBF (and of the speed barrier).
         gain_p2: Default second class-K gain (1/s) of the relative-degree-2 HOCBFs.
         margin: Distance (m) by which position barriers are tightened.
@@ -77,6 +106,11 @@ class SafetyConfig:
     leader_gain_p1: float | None = None
     leader_gain_p2: float | None = None
     speed_max: float | None = 3.0
+    accel_error_bound: float = 0.1
+    yaw_rate_max: float = 2.0
+    yaw_rate_near: float = 0.5
+    yaw_slow_distance: float = 0.5
+    accel_slew_max: float | None = None
     gain_p1: float = 1.0
     gain_p2: float = 1.0
     margin: float = 0.1
@@ -133,11 +167,18 @@ class SafetyConfig:
             _check_finite(name, (v,))
             if v <= 0:
                 raise ValueError(f"{name} must be positive, got {v}")
-        for name in ("margin", "speed_margin", "leader_accel_max"):
+        for name in ("margin", "speed_margin", "leader_accel_max", "accel_error_bound",
+                     "yaw_rate_max", "yaw_rate_near", "yaw_slow_distance"):
             v = getattr(self, name)
             _check_finite(name, (v,))
             if v < 0:
                 raise ValueError(f"{name} must be non-negative, got {v}")
+        if self.accel_slew_max is not None:
+            _check_finite("accel_slew_max", (self.accel_slew_max,))
+            if self.accel_slew_max <= 0:
+                raise ValueError(f"accel_slew_max must be positive, got {self.accel_slew_max}")
+        if self.yaw_rate_near > self.yaw_rate_max:
+            raise ValueError("yaw_rate_near must not exceed yaw_rate_max")
         if self.speed_max is not None and self.speed_margin >= self.speed_max:
             raise ValueError("speed_margin must be smaller than speed_max")
         if self.max_torque is not None:
@@ -162,12 +203,21 @@ class SafetyStatus:
         active: Names of the constraints active at the returned command.
         intervention: Distance between nominal and returned command: Euclidean (m/s^2) for
             stage 1; in the weighted, range-normalised metric of the QP for stage 2.
-        infeasible: The barriers conflicted; the command minimises their violation (slack only
-            on barrier rows, actuator limits still hold).
+        infeasible: Stage 1: the barriers conflicted (or the returned command violates a row
+            for any other reason); the command minimises their violation (slack only on
+            barrier rows, actuator limits still hold). Stage 2: the nominal wrench was more
+            than 100 ranges out (e.g. 1e16 N) and was clipped before the QP.
         error: Why the fallback command was returned (bad input, solver failure), else None.
         max_violation: Largest barrier-row violation of the returned command (row units).
         stage: ``"accel"`` (stage 1) or ``"wrench"`` (stage 2).
         fallback: The returned command is the fallback (braking or hover), not a QP solution.
+        barrier_values: Each barrier's value at the state given (stage 1): signed distance (m)
+            to its limit, keep-out sphere or leader keep-out, margins excluded, and
+            ``speed_max - |v|`` (m/s) for the speed limit. Negative means the state is inside
+            a forbidden set, whatever the command.
+        violated: Names of the barriers with a negative value (the state is unsafe now).
+        yaw_rate_limit: The yaw-rate bound (rad/s) applied by
+            :meth:`~liquid_ros.safety.filter.SafetyFilter.filter_action`, else None.
     """
 
     active: tuple[str, ...] = ()
@@ -177,9 +227,16 @@ class SafetyStatus:
     max_violation: float = 0.0
     stage: str = "accel"
     fallback: bool = False
+    barrier_values: dict[str, float] = field(default_factory=dict)
+    violated: tuple[str, ...] = ()
+    yaw_rate_limit: float | None = None
 
     def to_dict(self) -> dict:
         """Plain-type dictionary (for logs and ROS diagnostics)."""
         d = asdict(self)
         d["active"] = list(self.active)
+        d["violated"] = list(self.violated)
+        # JSON has no inf: an absent leader's barrier is reported as None.
+        d["barrier_values"] = {k: (v if math.isfinite(v) else None)
+                               for k, v in self.barrier_values.items()}
         return d

@@ -91,10 +91,51 @@ def test_pause_estop_and_grounded(loop):
     assert not loop.estop
 
 
-def test_no_input_ever_still_gives_hover_thrust(loop):
+def test_no_command_before_the_first_odometry(loop):
+    # A hover needs a state to hold: before any odometry the loop returns no command at all
+    # (it used to "hold" the origin at z = 0, a command built from no state).
+    assert loop.tick(0.0) is None
+    loop.set_image(np.full((64, 64, 3), 100, np.uint8), 0.02)
+    assert loop.tick(0.02) is None
+    loop.set_odom(_odom(), 0.04)
+    r = loop.tick(0.04)
+    assert r is not None and r.mode == "policy" and _in_bounds(r.wrench)
+    # Once odometry has been seen, losing it gives hover, then land, never silence.
+    r = loop.tick(0.5)
+    assert r is not None and r.mode in ("hover", "land") and r.wrench[0] > 0.5 * CF2X.weight
+
+
+class _HugePolicy:
+    def step(self, image, state, dt):
+        return np.array([1e300, -1e300, 0.0, 1e300])
+
+    def reset(self) -> None:
+        pass
+
+
+def test_huge_policy_output_is_finite_everywhere(loop):
+    loop.policy = _HugePolicy()
+    _feed(loop, 0.0)
     r = loop.tick(0.0)
-    assert r.mode in ("hover", "land") and _in_bounds(r.wrench)
-    assert r.wrench[0] > 0.5 * CF2X.weight
+    assert r.mode == "policy" and np.all(np.isfinite(r.action_nominal))
+    assert r.action_nominal.dtype == np.float32 and r.action_nominal[0] > 1e38
+    assert _in_bounds(r.wrench) and np.all(np.abs(r.accel) <= 4.0)
+    assert abs(r.yaw_rate) <= 2.0
+
+
+def test_stage1_sees_the_predicted_state_and_reports_barriers(loop):
+    # Measured 0.1 s ago at 0.5 m, falling at 2 m/s: stage 1 must judge the predicted 0.3 m.
+    loop.set_image(np.full((64, 64, 3), 100, np.uint8), 1.0)
+    loop.set_odom(_odom(z=0.5, vz=-2.0), 1.0, stamp=0.9)
+    r = loop.tick(1.0)
+    vals = r.status["stage1"]["barrier_values"]
+    assert vals["altitude_min"] == pytest.approx(0.3 - 0.1, abs=1e-9)
+    assert r.status["odom_age"] == pytest.approx(0.1)
+    assert r.status["violated"] == [] and r.accel[2] > 0.0  # braking
+    loop.set_odom(_odom(z=0.05, vz=0.0), 1.02, stamp=1.02)
+    r = loop.tick(1.02)
+    assert r.status["violated"] == ["altitude_min"]
+    assert r.status["stage1"]["barrier_values"]["altitude_min"] < 0.0
 
 
 def test_status_reports_both_stages(loop):
@@ -161,3 +202,14 @@ def test_yaw_setpoint_starts_at_the_robot_heading_when_odom_arrives_after_activa
     r = lp.tick(0.0)
     assert abs(ctrl.yaw_des - yaw) < 0.1  # not dragged towards 0 rad
     assert abs(r.wrench[3]) < 0.5 * CF2X.max_torque[2]
+
+
+def test_implausible_stamps_fall_back_to_the_receive_time(loop):
+    # An unset stamp (0) or one from another clock must not make the loop extrapolate.
+    for stamp in (0.0, 5.0, float("nan")):
+        loop.set_image(np.full((64, 64, 3), 100, np.uint8), 2.0)
+        loop.set_odom(_odom(z=1.0, vz=-1.0), 2.0, stamp=stamp)
+        r = loop.tick(2.0)
+        assert r.status["odom_age"] == 0.0
+        assert r.status["stage1"]["barrier_values"]["altitude_min"] == pytest.approx(0.9)
+        loop.reset()

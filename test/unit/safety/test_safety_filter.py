@@ -130,7 +130,8 @@ def test_conflicting_barriers_minimum_violation():
     filt = SafetyFilter(cfg)
     a, status = filt.filter_accel([0, 0, 0.2], [0, 0, -8.0], [1.0, 0, -3.0])
     assert status.infeasible and status.error is None and status.max_violation > 0
-    np.testing.assert_allclose(a, [1.0, 0.0, 4.0], atol=1e-12)  # full brake; box (hard) holds exactly
+    # full brake; the box (hard) holds exactly
+    np.testing.assert_allclose(a, [1.0, 0.0, 4.0], atol=1e-12)
     assert "accel_z_max" in status.active
 
 
