@@ -76,7 +76,7 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
             raise RuntimeError("policy_node failed to configure/activate (see the log)")
         # The demo's episode is short: let the kernels compile before the sim starts it (on a
         # launched system the node holds position meanwhile, see liquid_ros.ros.warmup).
-        pol.warmup.wait(120.0)
+        pol.startup.wait(120.0)
         executor.add_node(sim)
         executor.add_node(pol)
         episode = duration or 60.0

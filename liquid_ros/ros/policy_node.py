@@ -20,11 +20,11 @@ from __future__ import annotations
 import signal
 import time
 from collections import deque
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rclpy
-import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import SetParametersResult
@@ -38,18 +38,20 @@ from liquid_ros.control.controller import AccelerationController, ControllerConf
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros import messages as m
 from liquid_ros.ros.config import POLICY_NODE_RANGES, POLICY_NODE_READ_ONLY, PolicyNodeConfig
-from liquid_ros.ros.control_loop import PolicyLoop, TickResult
 from liquid_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from liquid_ros.ros.params import (
     dataclass_from_parameters,
     declare_dataclass_parameters,
     validate_update,
 )
-from liquid_ros.ros.policy_source import load_or_init_policy, policy_image_size, policy_period
-from liquid_ros.ros.saliency_publisher import SaliencyPublisher
 from liquid_ros.ros.usage import print_help_if_asked
-from liquid_ros.ros.warmup import HoldPilot, KernelWarmup
-from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
+from liquid_ros.ros.warmup import HoldPilot, Startup, warm_kernels
+from liquid_ros.safety.config import SafetyConfig
+
+if TYPE_CHECKING:
+    from liquid_ros.ros.control_loop import PolicyLoop, TickResult
+    from liquid_ros.ros.saliency_publisher import SaliencyPublisher
+    from liquid_ros.safety.filter import SafetyFilter
 
 OK = TransitionCallbackReturn.SUCCESS
 
@@ -69,9 +71,10 @@ class PolicyNode(LifecycleNode):
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.cfg: PolicyNodeConfig = dataclass_from_parameters(self, PolicyNodeConfig)
         self.loop: PolicyLoop | None = None
-        self.warmup: KernelWarmup | None = None
+        self.startup: Startup | None = None
         self.hold_pilot: HoldPilot | None = None
         self.commands_sent = 0
+        self._staged: dict[str, tuple[Any, float]] = {}  # inputs received before the loop
         self.saliency: SaliencyPublisher | None = None
         self.timer = self.diag_timer = None
         self.subs: list[Any] = []
@@ -85,30 +88,26 @@ class PolicyNode(LifecycleNode):
 
     # lifecycle -------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Load the policy; create subscriptions, publishers and the diagnostics timer."""
+        """Create subscriptions and publishers; load the policy and kernels in the background.
+
+        A missing checkpoint file fails here. Loading (torch, the checkpoint, compiling the
+        numba kernels) runs in a thread so the node commands a position hold within a second
+        of its first odometry; with ``warmup_in_background`` false it blocks instead, and a
+        checkpoint that cannot be loaded fails the transition.
+        """
         cfg = self.cfg = dataclass_from_parameters(self, PolicyNodeConfig)
-        torch.set_num_threads(cfg.torch_threads)
-        try:
-            policy, source, warning = load_or_init_policy(cfg.checkpoint, cfg.task)
-        except (ValueError, OSError) as exc:
-            self.get_logger().error(f"cannot load the policy: {exc}")
+        if cfg.checkpoint and not Path(cfg.checkpoint).is_file():
+            self.get_logger().error(f"cannot load the policy: no file {cfg.checkpoint}")
             return TransitionCallbackReturn.FAILURE
-        if warning:
-            self.get_logger().warning(warning)
-        self.get_logger().info(f"flying {source} at {cfg.rate_hz} Hz")
-        self.image_size = policy_image_size(policy)
-        period = policy_period(policy)
-        if period > 1.0 / cfg.rate_hz + 1e-9:
-            self.get_logger().info(f"policy steps every {period:.3f} s as trained; the filter "
-                                   f"and controller run every tick")
-        self.loop = PolicyLoop(policy, self._make_safety(), self._make_controller(), cfg, CF2X,
-                               policy_period=period)
-        # Kernels compile in the background; until then the node holds position (no dead start).
-        self.warmup = KernelWarmup(policy, self._make_safety, self.image_size,
-                                   log=self.get_logger().info)
-        if not cfg.warmup_in_background:
-            self.warmup.wait()
-        self.hold_pilot = HoldPilot(CF2X, self.loop.controller)
+        safety_cfg = dataclass_from_parameters(self, SafetyConfig, "safety")
+        self.hold_pilot = HoldPilot(CF2X, self._make_controller())
+        self.startup = Startup(lambda: self._build(cfg, safety_cfg), cfg.warmup_in_background,
+                               log=self.get_logger().info)
+        if self.startup.done.is_set():
+            if self.startup.error:
+                self.get_logger().error(f"cannot load the policy: {self.startup.error}")
+                return TransitionCallbackReturn.FAILURE
+            self._install()
         img_type = CompressedImage if cfg.compressed else Image
         self.subs = [
             self.create_subscription(img_type, cfg.image_topic, self._on_image, m.SENSOR_QOS),
@@ -123,16 +122,55 @@ class PolicyNode(LifecycleNode):
                                              m.STATUS_QOS),
             "status": self.create_publisher(String, "~/safety_status", m.STATUS_QOS),
             "diag": self.create_publisher(DiagnosticArray, "/diagnostics", m.STATUS_QOS)}
-        saliency = cfg.publish_saliency and hasattr(policy, "head")  # a torch LiquidPolicy
-        if cfg.publish_saliency and not saliency:
-            self.get_logger().warning("publish_saliency needs a torch checkpoint (.pt); off")
-        self.saliency = SaliencyPublisher(self, cfg.saliency_every) if saliency else None
         self.diag_timer = self.create_timer(cfg.diagnostics_period, self._publish_diagnostics)
         return OK
 
+    def _build(self, cfg: PolicyNodeConfig, safety_cfg: SafetyConfig) -> dict[str, Any]:
+        """Start-up work, off the main thread: torch, the policy, its loop, the kernels."""
+        import torch
+
+        from liquid_ros.ros.control_loop import PolicyLoop
+        from liquid_ros.ros.policy_source import (
+            load_or_init_policy,
+            policy_image_size,
+            policy_period,
+        )
+        from liquid_ros.safety.filter import SafetyFilter
+
+        torch.set_num_threads(cfg.torch_threads)
+        policy, source, warning = load_or_init_policy(cfg.checkpoint, cfg.task)
+        size, period = policy_image_size(policy), policy_period(policy)
+        loop = PolicyLoop(policy, SafetyFilter(safety_cfg, CF2X), self._make_controller(), cfg,
+                          CF2X, policy_period=period)
+        warm_kernels(policy, lambda: SafetyFilter(safety_cfg, CF2X), size)
+        return {"loop": loop, "source": source, "warning": warning, "image_size": size,
+                "period": period, "torch_policy": hasattr(policy, "head")}
+
+    def _install(self) -> None:
+        """Main thread: take the built loop, feed it what arrived meanwhile."""
+        b, cfg, log = self.startup.result, self.cfg, self.get_logger()
+        if b["warning"]:
+            log.warning(b["warning"])
+        log.info(f"flying {b['source']} at {cfg.rate_hz} Hz")
+        if b["period"] > 1.0 / cfg.rate_hz + 1e-9:
+            log.info(f"policy steps every {b['period']:.3f} s as trained; the filter and "
+                     "controller run every tick")
+        self.image_size, self.loop = b["image_size"], b["loop"]
+        self.loop.reset()
+        staged, self._staged = self._staged, {}
+        for name, (value, t) in staged.items():
+            (self._on_image if name == "image" else self._store)(value, t, name)
+        from liquid_ros.ros.saliency_publisher import SaliencyPublisher
+
+        saliency = cfg.publish_saliency and b["torch_policy"]
+        if cfg.publish_saliency and not saliency:
+            log.warning("publish_saliency needs a torch checkpoint (.pt); off")
+        self.saliency = SaliencyPublisher(self, cfg.saliency_every) if saliency else None
+
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Reset the hidden state and start the control timer."""
-        self.loop.reset()
+        if self.loop is not None:
+            self.loop.reset()
         self.timer = self.create_timer(1.0 / self.cfg.rate_hz, self._on_tick)
         self._mode = "active"
         return OK
@@ -140,9 +178,12 @@ class PolicyNode(LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop the control timer after one hover command."""
         self._stop_timer()
-        self.loop.paused = True
-        self._publish(self.loop.tick(self._now()))  # one safe hover command, then silence
-        self.loop.paused = False
+        if self.loop is not None:
+            self.loop.paused = True
+            self._publish(self.loop.tick(self._now()))  # one safe hover command, then silence
+            self.loop.paused = False
+        else:
+            self._publish(self._hold_tick())
         self._mode = "inactive"
         return OK
 
@@ -163,7 +204,11 @@ class PolicyNode(LifecycleNode):
         return self.trigger_configure() == OK and self.trigger_activate() == OK
 
     # callbacks ---------------------------------------------------------------------------
-    def _on_image(self, msg: Any) -> None:
+    def _on_image(self, msg: Any, now: float | None = None, _name: str = "image") -> None:
+        now = self._now() if now is None else now
+        if self.loop is None:  # size unknown until the policy is loaded: decode it then
+            self._staged["image"] = (msg, now)
+            return
         h, w = self.image_size
         try:
             conv = compressed_msg_to_rgb if self.cfg.compressed else image_msg_to_rgb
@@ -171,11 +216,19 @@ class PolicyNode(LifecycleNode):
         except ValueError as exc:
             self._reject("image", exc)
             return
-        self.loop.set_image(rgb, self._now())
+        self.loop.set_image(rgb, now)
+
+    def _store(self, sample: m.OdomSample, now: float, name: str) -> None:
+        if self.loop is None:
+            self._staged[name] = (sample, now)
+        elif name == "odom":
+            self.loop.set_odom(sample, now)
+        else:
+            self.loop.set_leader(sample, now)
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
-            self.loop.set_odom(m.odom_from_msg(msg), self._now())
+            self._store(m.odom_from_msg(msg), self._now(), "odom")
         except ValueError as exc:
             self._reject("odom", exc)
             return
@@ -184,15 +237,17 @@ class PolicyNode(LifecycleNode):
 
     def _on_leader(self, msg: Odometry) -> None:
         try:
-            self.loop.set_leader(m.odom_from_msg(msg), self._now())
+            self._store(m.odom_from_msg(msg), self._now(), "leader")
         except ValueError as exc:
             self._reject("leader", exc)
 
     def _on_tick(self) -> None:
         start = time.perf_counter()
-        if not self.warmup.ready.is_set():
-            self._publish(self._warmup_tick())
-            return
+        if self.loop is None:
+            if not self.startup.done.is_set() or self.startup.error:
+                self._publish(self._hold_tick())
+                return
+            self._install()
         res = self.loop.tick(self._now())
         self._publish(res)
         self.tick_log.append((start, time.perf_counter() - start))
@@ -209,7 +264,7 @@ class PolicyNode(LifecycleNode):
             self._mode = res.mode
 
     def _on_pause(self, req: SetBool.Request, resp: SetBool.Response) -> SetBool.Response:
-        if self.loop is None:
+        if self.loop is None:  # not configured, or still starting (holding anyway)
             resp.success, resp.message = False, "not configured"
             return resp
         self.loop.paused = bool(req.data)
@@ -217,10 +272,13 @@ class PolicyNode(LifecycleNode):
         return resp
 
     def _on_estop(self, req: Trigger.Request, resp: Trigger.Response) -> Trigger.Response:
-        if self.loop is None:
+        if self.loop is None and self.hold_pilot is None:
             resp.success, resp.message = False, "not configured"
             return resp
-        self.loop.estop = True
+        if self.loop is None:
+            self.hold_pilot.landing = True
+        else:
+            self.loop.estop = True
         self.get_logger().error("EMERGENCY STOP: landing, thrust cut on the ground")
         resp.success, resp.message = True, "landing; deactivate and activate to clear"
         return resp
@@ -240,6 +298,8 @@ class PolicyNode(LifecycleNode):
 
     # helpers ---------------------------------------------------------------------------
     def _make_safety(self) -> SafetyFilter:
+        from liquid_ros.safety.filter import SafetyFilter
+
         return SafetyFilter(dataclass_from_parameters(self, SafetyConfig, "safety"), CF2X)
 
     def _make_controller(self) -> AccelerationController:
@@ -253,16 +313,25 @@ class PolicyNode(LifecycleNode):
         self.rejected[which] += 1
         self.get_logger().warning(f"rejected {which}: {exc}", throttle_duration_sec=2.0)
 
-    def _warmup_tick(self) -> TickResult | None:
+    def _hold_tick(self) -> TickResult | None:
+        """Start-up (or failed start-up) command: hold the first position, or land."""
+        from liquid_ros.ros.control_loop import TickResult
+
+        failed = bool(self.startup is not None and self.startup.error)
+        self.hold_pilot.landing |= failed
+        odom = self._staged.get("odom", (None, 0.0))[0]
         dt = 1.0 / self.cfg.rate_hz
-        wrench = self.hold_pilot.tick(self.loop.odom, dt)
+        wrench = self.hold_pilot.tick(odom, dt)
         if wrench is None:
             return None
-        if self._mode != "warmup":
-            self.get_logger().info("holding position until the kernels are compiled")
-            self._mode = "warmup"
-        return TickResult(wrench, np.zeros(3), 0.0, np.zeros(4, np.float32), "warmup",
-                          "compiling kernels", dt, {"mode": "warmup", "reason": "compiling"})
+        mode = "land" if self.hold_pilot.landing else "warmup"
+        reason = f"start-up failed: {self.startup.error}" if failed else "loading the policy"
+        if self._mode != mode:
+            log = self.get_logger().error if failed else self.get_logger().info
+            log(f"mode {mode}: {reason}")
+            self._mode = mode
+        return TickResult(wrench, np.zeros(3), 0.0, np.zeros(4, np.float32), mode, reason, dt,
+                          {"mode": mode, "reason": reason})
 
     def _publish(self, res: TickResult | None) -> None:
         if res is None or res.wrench is None:  # no state yet: a command needs one
@@ -277,6 +346,11 @@ class PolicyNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         if self.loop is None:
+            failed = bool(self.startup and self.startup.error)
+            self.pubs["diag"].publish(m.diagnostics_msg(
+                self.get_clock().now().to_msg(), f"{self.get_name()}: control loop",
+                self.get_fully_qualified_name(), 2 if failed else 1, self._mode,
+                {"mode": self._mode, "startup_error": self.startup.error if failed else ""}))
             return
         now, wall = self._now(), time.monotonic()
         t0, n0 = self._diag_t
@@ -311,6 +385,7 @@ class PolicyNode(LifecycleNode):
         if self.saliency is not None:
             self.destroy_publisher(self.saliency.pub)
         self.subs, self.pubs, self.loop, self.saliency = [], {}, None, None
+        self.startup, self._staged = None, {}
         self._mode = "inactive"
 
 

@@ -1,10 +1,10 @@
-"""No dead start: compile the numba kernels in the background while the drone holds position.
+"""No dead start: load the policy and compile its kernels in the background, holding meanwhile.
 
 The safety QP and the liquid cells run as numba kernels. Compiling them takes about 20 s on a
-fresh install (4-7 s to load a warm cache); done on the first control tick, that was 20 s
-without a command. :class:`KernelWarmup` compiles them in a background thread started at
-configure, on a copy of the policy and a separate filter (so the node's own objects are never
-touched from two threads), and logs the time. Until it is done the node flies
+fresh install (4-7 s to load a warm cache), and importing torch 1-2 s more; done on the first
+control tick, that was 20 s without a command. :class:`Startup` runs that work (the node's
+policy loading and :func:`warm_kernels`, on a copy of the policy and a separate filter) in a
+background thread started at configure, and logs the time. Until it is done the node flies
 :class:`HoldPilot`: hold the position of the first odometry through the same
 ``AccelerationController``, with the wrench projected onto what every rotor can produce by
 clipping rotor thrusts (the simulator's own actuator model), no QP and no policy. Nothing is
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.control.controller import AccelerationController, hover_accel
+from liquid_ros.control.controller import AccelerationController, hover_accel, land_accel
 from liquid_ros.control.quadrotor import QuadrotorParams
 from liquid_ros.control.rotation import yaw_from_quat
 
@@ -87,6 +87,46 @@ class KernelWarmup:
         return self.ready.wait(timeout)
 
 
+class Startup:
+    """Runs ``build()`` (import torch, load the policy, compile the kernels) off the main thread.
+
+    ``build`` returns whatever the caller needs (the node: a ready PolicyLoop); ``result`` holds
+    it once ``done`` is set, or ``error`` says why it failed.
+
+    Args:
+        build: The work; called once, in a daemon thread (or inline with ``background=False``).
+        background: Run in a thread; False runs it before returning (a blocking configure).
+        log: Called once with a line saying how long it took (or why it failed).
+    """
+
+    def __init__(self, build: Callable[[], Any], background: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error = ""
+        self.seconds = float("nan")
+        self._build, self._log = build, log
+        self._start = time.perf_counter()
+        if background:
+            threading.Thread(target=self._run, name="liquid_ros-startup", daemon=True).start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._build()
+        except Exception as exc:  # noqa: BLE001 - reported to the node, which lands
+            self.error = f"{type(exc).__name__}: {exc}"
+        self.seconds = time.perf_counter() - self._start
+        self._log(f"policy and kernels ready after {self.seconds:.1f} s" if not self.error
+                  else f"start-up failed after {self.seconds:.1f} s: {self.error}")
+        self.done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until done (or ``timeout`` s); True if done."""
+        return self.done.wait(timeout)
+
+
 class HoldPilot:
     """Position hold without the QP or the policy, for the seconds before the kernels exist.
 
@@ -101,6 +141,8 @@ class HoldPilot:
         self._mixer = params.mixer()
         self._mixer_inv = np.linalg.inv(self._mixer)
         self.hold: np.ndarray | None = None
+        self.landing = False
+        """Descend (``land_accel``) instead of holding: start-up failed or emergency stop."""
 
     def tick(self, odom: Any | None, dt: float) -> np.ndarray | None:
         """Wrench (4,) holding the first position seen, or None without odometry.
@@ -114,7 +156,8 @@ class HoldPilot:
         if self.hold is None:
             self.hold = np.array(odom.position, dtype=float)
             self.controller.reset(yaw_from_quat(odom.quaternion))
-        accel = hover_accel(odom.position, odom.velocity, self.hold)
+        accel = (land_accel(odom.position, odom.velocity) if self.landing
+                 else hover_accel(odom.position, odom.velocity, self.hold))
         wrench = self.controller.compute(odom.position, odom.velocity, odom.quaternion,
                                          odom.angular_velocity, accel, 0.0, dt)
         thrusts = np.clip(self._mixer_inv @ wrench, 0.0, self.params.max_rotor_thrust)

@@ -292,7 +292,7 @@ def test_first_command_comes_with_the_first_odometry(harness):
     h = harness
     f = Feeder(h)
     node = _node(h, rate_hz=1.0, warmup_in_background=True)  # the timer alone: 1 s
-    assert node.warmup.wait(120.0)
+    assert node.startup.wait(120.0)
     h.spin(0.2)
     assert not f.cmds  # no odometry yet: no command built from no state
     t0 = time.monotonic()

@@ -10,7 +10,7 @@ from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros.messages import OdomSample
 from liquid_ros.ros.policy_source import load_or_init_policy
-from liquid_ros.ros.warmup import HoldPilot, KernelWarmup
+from liquid_ros.ros.warmup import HoldPilot, KernelWarmup, Startup
 from liquid_ros.safety.filter import SafetyFilter
 
 
@@ -53,3 +53,29 @@ def test_kernel_warmup_finishes_and_leaves_the_policy_untouched():
     assert warm.error == "" and math.isfinite(warm.seconds)
     assert lines and "kernels ready" in lines[0]
     assert getattr(policy, "_hx", None) is None  # stepped a copy, not the node's policy
+
+
+def test_startup_runs_in_the_background_and_reports_errors():
+    import threading
+
+    gate = threading.Event()
+    lines: list[str] = []
+    s = Startup(lambda: (gate.wait(5.0), 42)[1], background=True, log=lines.append)
+    assert not s.done.is_set()  # configure returned while the build still runs
+    gate.set()
+    assert s.wait(5.0) and s.result == 42 and s.error == ""
+    assert "ready after" in lines[0]
+
+    def broken():
+        raise ValueError("bad checkpoint")
+
+    s = Startup(broken, background=False, log=lines.append)
+    assert s.done.is_set() and s.result is None and "bad checkpoint" in s.error
+    assert "failed" in lines[-1]
+
+
+def test_hold_pilot_lands_when_told():
+    pilot = HoldPilot(CF2X, AccelerationController(CF2X))
+    pilot.landing = True
+    w = pilot.tick(_odom([0.0, 0.0, 1.0]), 0.02)
+    assert 0.0 < w[0] < CF2X.weight  # descending, never a zero wrench in the air
