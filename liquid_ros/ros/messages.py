@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import array
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,8 @@ from rclpy.qos import (
     ReliabilityPolicy,
 )
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
+
+from liquid_ros.runtime.decoding import OdomSample, odometry
 
 SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                         reliability=ReliabilityPolicy.BEST_EFFORT,
@@ -44,52 +45,16 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     return v + w * t + np.cross(u, t)
 
 
-@dataclass(frozen=True)
-class OdomSample:
-    """One odometry reading in SI units (world ENU, body FLU).
-
-    Attributes:
-        position: World position (3,) m.
-        velocity: World velocity (3,) m/s.
-        quaternion: Attitude (4,) x, y, z, w (unit norm).
-        angular_velocity: Body rate (3,) rad/s.
-    """
-
-    position: np.ndarray
-    velocity: np.ndarray
-    quaternion: np.ndarray
-    angular_velocity: np.ndarray
-
-    def state(self) -> np.ndarray:
-        """Policy state (10,) float32: world velocity, quaternion, body rate."""
-        return np.concatenate([self.velocity, self.quaternion,
-                               self.angular_velocity]).astype(np.float32)
-
-
 def odom_from_msg(msg: Odometry, max_abs: float = 1e4) -> OdomSample:
-    """Convert and validate an Odometry message.
+    """Convert and validate an Odometry message (:func:`liquid_ros.runtime.decoding.odometry`).
+
+    ``OdomSample`` is re-exported here for the nodes' existing imports.
 
     Raises:
         ValueError: A non-finite or absurd (``> max_abs``) field, or a quaternion that is not
             close to unit norm (it is renormalised when within 10%).
     """
-    p, o = msg.pose.pose.position, msg.pose.pose.orientation
-    lin, ang = msg.twist.twist.linear, msg.twist.twist.angular
-    pos = np.array([p.x, p.y, p.z], np.float64)
-    quat = np.array([o.x, o.y, o.z, o.w], np.float64)
-    v_body = np.array([lin.x, lin.y, lin.z], np.float64)
-    omega = np.array([ang.x, ang.y, ang.z], np.float64)
-    for name, val in (("position", pos), ("orientation", quat), ("linear twist", v_body),
-                      ("angular twist", omega)):
-        if not np.all(np.isfinite(val)):
-            raise ValueError(f"odometry {name} is not finite: {val}")
-        if np.any(np.abs(val) > max_abs):
-            raise ValueError(f"odometry {name} exceeds {max_abs}: {val}")
-    norm = float(np.linalg.norm(quat))
-    if abs(norm - 1.0) > 0.1:
-        raise ValueError(f"odometry orientation is not a unit quaternion (norm {norm:.3g})")
-    quat = quat / norm
-    return OdomSample(pos, quat_rotate(quat, v_body), quat, omega)
+    return odometry(msg, max_abs)
 
 
 def odom_to_msg(msg: Odometry, position: np.ndarray, quaternion: np.ndarray,

@@ -2,7 +2,8 @@
 
 Types come from ``rosbags.typesys`` (the Jazzy store, whose definitions and type hashes of the
 messages used here are those of Kilted too), so no ROS install is needed. Decoders take the
-deserialised ``rosbags`` objects, which carry the same attributes as rclpy messages.
+deserialised ``rosbags`` objects, which carry the same attributes as rclpy messages; images and
+odometry are decoded by :mod:`liquid_ros.runtime.decoding`, the node's decoder.
 
 Frames follow REP-103/REP-105: ``nav_msgs/Odometry`` holds the pose in the world (ENU) and the
 twist in the body (FLU) frame, so the world velocity is the body twist rotated by the attitude.
@@ -10,13 +11,13 @@ twist in the body (FLU) frame, so the world velocity is the body twist rotated b
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from liquid_ros.control.rotation import quat_to_matrix
+from liquid_ros.runtime import decoding
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
@@ -32,14 +33,6 @@ COMMAND_TYPES = (WRENCH, TWIST, ACCEL)
 """Message types accepted on the command topic."""
 GOAL_TYPES = (POINT, ODOMETRY)
 """Message types accepted on the optional goal topic."""
-
-_ENCODINGS = {"rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "mono8": 1, "8UC1": 1, "8UC3": 3}
-"""8-bit ``sensor_msgs/Image`` encodings the bag reader decodes (channels per pixel)."""
-
-
-class ImageDecodeError(ValueError):
-    """An image message cannot be decoded (encoding, size or data)."""
-
 
 @lru_cache(maxsize=1)
 def typestore() -> Any:
@@ -132,79 +125,14 @@ def point_msg(t_ns: int, point: np.ndarray, frame_id: str = "odom") -> Any:
 
 # --------------------------------------------------------------------------------- decoding
 def decode_image(msg: Any) -> np.ndarray:
-    """RGB (H, W, 3) uint8 from an Image or CompressedImage message (numpy, Pillow for JPEG/PNG).
+    """RGB (H, W, 3) uint8 from an Image or a CompressedImage, at its own size.
 
-    ``Image`` honours ``encoding``, ``step`` (row padding) and ``is_bigendian`` (irrelevant for
-    8-bit encodings). Grey images are repeated to three channels.
-
-    Raises:
-        ImageDecodeError: Unsupported encoding, inconsistent size, or undecodable data.
-    """
-    if hasattr(msg, "format") and not hasattr(msg, "encoding"):
-        from PIL import Image as PILImage
-
-        try:
-            with PILImage.open(io.BytesIO(np.asarray(msg.data, np.uint8).tobytes())) as img:
-                return np.array(img.convert("RGB"), dtype=np.uint8)
-        except Exception as err:  # Pillow raises many types for corrupt data
-            raise ImageDecodeError(
-                f"CompressedImage (format {msg.format!r}) does not decode: {err}") from err
-    encoding = str(msg.encoding)
-    if encoding not in _ENCODINGS:
-        raise ImageDecodeError(f"image encoding {encoding!r} is not supported "
-                               f"(supported: {', '.join(_ENCODINGS)})")
-    ch, h, w, step = _ENCODINGS[encoding], int(msg.height), int(msg.width), int(msg.step)
-    if h <= 0 or w <= 0 or step < w * ch:
-        raise ImageDecodeError(f"image size {h}x{w} with step {step} is inconsistent "
-                               f"({encoding})")
-    buf = np.asarray(msg.data, np.uint8).reshape(-1)
-    if buf.size < h * step:
-        raise ImageDecodeError(f"image data has {buf.size} bytes, expected height*step = "
-                               f"{h * step}")
-    pix = buf[: h * step].reshape(h, step)[:, : w * ch].reshape(h, w, ch)
-    if ch == 1:
-        return np.repeat(pix, 3, axis=2)
-    if encoding.startswith("bgr"):
-        return np.ascontiguousarray(pix[:, :, 2::-1])
-    return np.ascontiguousarray(pix[:, :, :3])
-
-
-def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize (H, W, 3) uint8 to (height, width, 3): block mean, nearest when enlarging."""
-    h, w = image.shape[:2]
-    if (h, w) == (height, width):
-        return image
-    if h < height or w < width or h % height or w % width:
-        rows = np.arange(height) * h // height
-        cols = np.arange(width) * w // width
-        if h >= height and w >= width:  # centre of each source cell, not its corner
-            rows = rows + (h // height) // 2
-            cols = cols + (w // width) // 2
-        return np.ascontiguousarray(image[rows][:, cols])
-    blocks = image.reshape(height, h // height, width, w // width, -1).astype(np.float32)
-    return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8)
-
-
-def decode_odometry(msg: Any) -> np.ndarray:
-    """(13,) float64: position (3), quaternion x,y,z,w (4), world velocity (3), body rate (3).
-
-    The quaternion is renormalised; the twist (body frame) is rotated into the world.
+    The shared decoder :func:`liquid_ros.runtime.decoding.to_rgb`, which the node uses too.
 
     Raises:
-        ValueError: A non-finite field or a quaternion whose norm is off by more than 10 %.
+        decoding.ImageDecodeError: Unsupported encoding, inconsistent size, or undecodable data.
     """
-    p, o = msg.pose.pose.position, msg.pose.pose.orientation
-    lin, ang = msg.twist.twist.linear, msg.twist.twist.angular
-    raw = np.array([p.x, p.y, p.z, o.x, o.y, o.z, o.w, lin.x, lin.y, lin.z,
-                    ang.x, ang.y, ang.z], np.float64)
-    if not np.all(np.isfinite(raw)):
-        raise ValueError("odometry has non-finite fields")
-    norm = float(np.linalg.norm(raw[3:7]))
-    if abs(norm - 1.0) > 0.1:
-        raise ValueError(f"odometry orientation is not a unit quaternion (norm {norm:.3g})")
-    raw[3:7] /= norm
-    raw[7:10] = quat_to_matrix(raw[3:7]) @ raw[7:10]
-    return raw
+    return decoding.to_rgb(msg)
 
 
 def decode_command(msg: Any, msgtype: str) -> np.ndarray:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.runtime import decoding
 from liquid_ros.train import bag_messages as bm
 
 ROLE_TYPES: dict[str, tuple[str, ...]] = {
@@ -58,7 +59,10 @@ class ReadConfig:
     keep_truncated: bool = False
     """On a damaged file keep the messages read before the damage (with a warning)."""
     image_size: tuple[int, int] = (64, 64)
-    """Images are resized (block mean) to this (height, width) in pixels."""
+    """Images are resized to this (height, width) in pixels."""
+    resize: decoding.ResizeMethod = "area"
+    """How images are resized: ``"area"`` (the node's default: mean over each output pixel's
+    source cell) or ``"nearest"`` (see :func:`liquid_ros.runtime.decoding.resize`)."""
     progress: bool = True
     """Show a tqdm progress bar over the messages (on a terminal)."""
 
@@ -72,6 +76,8 @@ class ReadConfig:
         if not (isinstance(h, int) and isinstance(w, int) and 8 <= h <= 1024 and 8 <= w <= 1024):
             raise ValueError(f"image_size must be two integers in [8, 1024], got "
                              f"{self.image_size!r}")
+        if self.resize not in ("area", "nearest"):
+            raise ValueError(f"resize must be 'area' or 'nearest', got {self.resize!r}")
 
 
 @dataclass
@@ -87,8 +93,9 @@ class TopicStream:
     stamps: np.ndarray
     """(N,) int64 time of each message (ns)."""
     values: np.ndarray
-    """(N, ...) decoded data: images (N, H, W, 3) uint8, odometry (N, 13), commands (N, 6),
-    goals (N, 3) float64 (see :mod:`liquid_ros.train.bag_messages`)."""
+    """(N, ...) decoded data: images (N, H, W, 3) uint8, odometry (N, 13) (position, quaternion
+    x,y,z,w, world velocity, body rate: ``OdomSample.vector()`` of
+    :mod:`liquid_ros.runtime.decoding`), commands (N, 6), goals (N, 3) float64."""
     stamp_source: str = "header"
     """``header`` or ``receive`` (see the module doc)."""
     frame_id: str = ""
@@ -177,9 +184,9 @@ class _Collector:
     def decode(self, msg: Any) -> np.ndarray:
         if self.role == "image":
             h, w = self.config.image_size
-            return bm.resize_area(bm.decode_image(msg), h, w)
+            return decoding.to_rgb(msg, h, w, self.config.resize)
         if self.role == "odom":
-            return bm.decode_odometry(msg)
+            return decoding.odometry(msg).vector()
         if self.role == "command":
             return bm.decode_command(msg, self.msgtype)
         return bm.decode_goal(msg, self.msgtype)

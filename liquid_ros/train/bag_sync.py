@@ -106,7 +106,8 @@ class Segment:
     images: np.ndarray
     """(K, H, W, 3) uint8 RGB."""
     odom: np.ndarray
-    """(K, 13) matched odometry (see ``decode_odometry``)."""
+    """(K, 13) matched odometry: position, quaternion, world velocity, body rate (see
+    ``OdomSample.vector`` in :mod:`liquid_ros.runtime.decoding`)."""
     actions: np.ndarray
     """(K, 4) float32 labels."""
     goals: np.ndarray

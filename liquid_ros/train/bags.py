@@ -162,6 +162,8 @@ def add_stream_arguments(p: argparse.ArgumentParser, command_default: str = "act
                    help="header stamps (receive time where all are zero) or receive time")
     p.add_argument("--max-backjump", type=float, default=r.max_backjump,
                    help="larger backwards time steps (s) are an error")
+    p.add_argument("--resize", choices=("area", "nearest"), default=r.resize,
+                   help="image resizing, as the policy node's resize_method (default area)")
     p.add_argument("--strict", action="store_true", help="error instead of skipping")
     p.add_argument("--keep-truncated", action="store_true",
                    help="use the messages before damage in a truncated file")
@@ -173,7 +175,7 @@ def configs_from_args(args: argparse.Namespace, image_size: tuple[int, int]
     """The reading and synchronisation configs of parsed stream arguments."""
     read = ReadConfig(stamps=args.stamps, max_backjump=args.max_backjump, strict=args.strict,
                       keep_truncated=args.keep_truncated, image_size=image_size,
-                      progress=not args.no_progress)
+                      resize=args.resize, progress=not args.no_progress)
     sync = SyncConfig(odom_tolerance=args.odom_tolerance,
                       command_tolerance=args.command_tolerance,
                       command_align=args.command_align, max_gap=args.max_gap,
