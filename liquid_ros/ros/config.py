@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 OUTPUT_TYPES = ("wrench", "twist", "array")
 TASKS = ("fly_to_target", "leader_follow")
+SIM_COMMAND_LEVELS = ("wrench", "acceleration")
+"""sim_node's ``command_level`` values."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,20 @@ class SimNodeConfig:
     control_rate_hz: float = 50.0
     """Rate (Hz, sim time) at which observations are published and commands applied."""
     cmd_topic: str = "cmd_wrench"
-    """Command topic (geometry_msgs/WrenchStamped, body frame)."""
+    """Command topic (geometry_msgs/WrenchStamped, body frame) at the wrench level."""
     cmd_timeout: float = 0.2
-    """Seconds (sim time) a command is held before the sim's own hover controller takes over."""
+    """Seconds (sim time) a wrench is held before the sim's own hover controller takes over
+    (wrench level; at a setpoint level the simulated flight controller's failsafe applies)."""
+    command_level: str = "wrench"
+    """How commands reach the simulated drone. wrench: WrenchStamped on ``cmd_topic`` applied
+    directly (no flight controller; the sim hovers itself after ``cmd_timeout``).
+    acceleration: geometry_msgs/AccelStamped on ``cmd_accel_topic`` (accel.linear = world ENU
+    acceleration m/s^2, accel.angular.z = yaw rate rad/s, frame_id "odom" or empty) as
+    setpoints to the simulated onboard flight controller (physics rate, true state), with its
+    setpoint timeout -> hold -> land -> disarm (timing in ``env_args``: ``{"flight_controller":
+    {"setpoint_timeout": 0.5, "hold_time": 5.0}}``)."""
+    cmd_accel_topic: str = "cmd_accel"
+    """Setpoint topic (geometry_msgs/AccelStamped) at the acceleration level."""
     max_episode_time: float = 0.0
     """Episode length (s, sim time); 0 uses the env's own limit."""
     loop_episodes: bool = False
@@ -146,6 +159,9 @@ class SimNodeConfig:
             raise ValueError(f"real_time_factor must be >= 0, got {self.real_time_factor}")
         if not self.control_rate_hz > 0:
             raise ValueError(f"control_rate_hz must be positive, got {self.control_rate_hz}")
+        if self.command_level not in SIM_COMMAND_LEVELS:
+            raise ValueError(f"command_level must be one of {SIM_COMMAND_LEVELS}, got "
+                             f"{self.command_level!r}")
 
 
 SIM_NODE_RANGES = {
@@ -157,4 +173,4 @@ SIM_NODE_RANGES = {
     "max_episodes": (0, 1_000_000),
 }
 SIM_NODE_READ_ONLY = ("task", "seed", "control_rate_hz", "cmd_topic", "camera_frame",
-                      "domain_randomization", "env_args")
+                      "domain_randomization", "env_args", "command_level", "cmd_accel_topic")

@@ -3,9 +3,17 @@
 Publishes ``/clock`` (sim time), ``camera/image_raw`` (rgb8), ``camera/camera_info``, ``odom``
 (frame ``odom``, child ``base_link``: pose in ENU, twist in the FLU body frame), for the leader
 task ``leader/odom``, and ``~/metrics`` (std_msgs/String JSON, reliable + transient local: the
-running episode summary every second, the final one at episode end and at exit). Subscribes
-``cmd_wrench`` (WrenchStamped, body frame) and applies it at the physics rate with zero-order
-hold for at most ``cmd_timeout`` s of sim time, then hovers (see ``SimBridge``).
+running episode summary every second, the final one at episode end and at exit).
+
+Commands, by ``command_level``: ``wrench`` (default) subscribes ``cmd_wrench`` (WrenchStamped,
+body frame) and applies it at the physics rate with zero-order hold for at most
+``cmd_timeout`` s of sim time, then hovers (see ``SimBridge``). ``acceleration`` subscribes
+``cmd_accel`` (geometry_msgs/AccelStamped: accel.linear = world ENU acceleration m/s^2,
+accel.angular.z = yaw rate rad/s, header.frame_id "odom" or empty) and sends each setpoint to
+the simulated onboard flight controller (every physics substep, on the true state), whose own
+failsafe replaces the hover: setpoint timeout -> hold -> land -> disarm, as PX4's offboard
+loss does; ``~/metrics`` then reports ``flight_mode`` and ``mode_steps``. A non-finite
+setpoint or one in another frame is dropped (counted in ``rejected_commands``).
 
 Episodes: with ``wait_for_policy`` the first episode is held at t = 0 (observations and /clock
 keep coming) until the first valid command arrives. Each finished episode is logged (success
@@ -22,8 +30,9 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+import numpy as np
 import rclpy
-from geometry_msgs.msg import WrenchStamped
+from geometry_msgs.msg import AccelStamped, WrenchStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
@@ -63,6 +72,10 @@ class SimNode(Node):
                 reason=r or ""))
         cfg = self.cfg = dataclass_from_parameters(self, SimNodeConfig)
         kwargs = sim.env_kwargs_from_strings(cfg.domain_randomization, cfg.env_args, cfg.task)
+        if "command_level" in kwargs:
+            raise ValueError("env_args: set command_level with the sim_node parameter "
+                             "command_level")
+        kwargs["command_level"] = None if cfg.command_level == "wrench" else cfg.command_level
         env = sim.make(cfg.task, **{**kwargs, "control_hz": cfg.control_rate_hz})
         self.bridge = SimBridge(env, cfg.cmd_timeout, cfg.seed)
         self.leader = cfg.task == "leader_follow"
@@ -73,7 +86,12 @@ class SimNode(Node):
         self.pub_leader = (self.create_publisher(Odometry, "leader/odom", m.SENSOR_QOS)
                            if self.leader else None)
         self.pub_metrics = self.create_publisher(String, "~/metrics", METRICS_QOS)
-        self.create_subscription(WrenchStamped, cfg.cmd_topic, self._on_cmd, m.COMMAND_QOS)
+        if cfg.command_level == "acceleration":
+            self._topic = cfg.cmd_accel_topic
+            self.create_subscription(AccelStamped, self._topic, self._on_accel, m.COMMAND_QOS)
+        else:
+            self._topic = cfg.cmd_topic
+            self.create_subscription(WrenchStamped, self._topic, self._on_cmd, m.COMMAND_QOS)
         self.camera_info = self._camera_info(env.unwrapped.sim.config.camera)
         self._last_metrics = 0.0
         self._waiting = cfg.wait_for_policy
@@ -81,7 +99,7 @@ class SimNode(Node):
         """True once the last episode is done (``main`` then exits)."""
         self.results: list[dict[str, Any]] = []
         if self._waiting:
-            self.get_logger().info(f"waiting for the first command on {cfg.cmd_topic} before "
+            self.get_logger().info(f"waiting for the first command on {self._topic} before "
                                    "starting (wait_for_policy)")
         self._publish_observation()
         self.timer = self.create_timer(self._period(), self._on_timer)
@@ -91,11 +109,24 @@ class SimNode(Node):
         return 1e-4 if rtf == 0 else 1.0 / (self.cfg.control_rate_hz * rtf)
 
     def _on_cmd(self, msg: WrenchStamped) -> None:
-        if not self.bridge.command(m.wrench_from_msg(msg)):
+        self._take(m.wrench_from_msg(msg))
+
+    def _on_accel(self, msg: AccelStamped) -> None:
+        if msg.header.frame_id not in ("odom", ""):
+            self.bridge.stats["rejected_commands"] += 1
+            self.get_logger().warning(f"dropped a setpoint in frame {msg.header.frame_id!r}: "
+                                      "cmd_accel is world ENU, frame 'odom'",
+                                      throttle_duration_sec=2.0)
+            return
+        a = msg.accel
+        self._take(np.array([a.linear.x, a.linear.y, a.linear.z, a.angular.z]))
+
+    def _take(self, values: np.ndarray) -> None:
+        if not self.bridge.command(values):
             self.get_logger().warning("dropped a non-finite command", throttle_duration_sec=2.0)
         elif self._waiting:
             self._waiting = False
-            self.get_logger().info(f"first command on {self.cfg.cmd_topic}: starting episode "
+            self.get_logger().info(f"first command on {self._topic}: starting episode "
                                    f"{self.bridge.episode}")
 
     def _on_timer(self) -> None:

@@ -13,6 +13,14 @@ from liquid_ros.control.controller import ACTION_HIGH, ACTION_LOW, AccelerationC
 from liquid_ros.control.rotation import quat_from_euler
 from liquid_ros.sim.camera import CameraConfig
 from liquid_ros.sim.conditions import Conditions, sample_conditions
+from liquid_ros.sim.flight_controller import CommandLevel, FlightControllerConfig
+from liquid_ros.sim.onboard import (
+    OnboardLoop,
+    check_setpoint,
+    flight_controller_config,
+    parse_command_level,
+    setpoint_bounds,
+)
 from liquid_ros.sim.quadrotor_sim import QuadrotorSim, SimConfig
 from liquid_ros.sim.randomization import RandomizationConfig, make_config
 from liquid_ros.sim.scene import SceneDresser
@@ -50,6 +58,15 @@ class DroneEnv(gym.Env):
             0 disables the motor lag.
         domain_randomization: Preset name (``"none"``, ``"default"``; see
             :mod:`liquid_ros.sim.randomization`) or a ``RandomizationConfig``.
+        command_level: None (default, the direct path: the env's acceleration controller
+            turns ``step``'s acceleration + yaw rate into a wrench once per control tick, as
+            the shipped policies were trained) or a level name (``"acceleration"``,
+            ``"attitude_thrust"``, ``"rates_thrust"``, ``"wrench"``): setpoints of that level
+            go through the command link to a simulated onboard flight controller (see
+            :mod:`liquid_ros.sim.onboard`); ``info`` then has ``flight_mode``, ``armed`` and
+            ``setpoints_rejected``.
+        flight_controller: That controller's ``FlightControllerConfig``, or a dict of its
+            failsafe fields (``{"setpoint_timeout": 0.5, "hold_time": 5.0}``); None: defaults.
         **randomization: Single options overriding the preset (``odom_latency=0.02``,
             ``mass_scale=(0.9, 1.1)``, ...): the fields of ``RandomizationConfig``.
 
@@ -69,6 +86,8 @@ class DroneEnv(gym.Env):
                  physics_hz: float = 240.0, ground_effect: bool = False,
                  motor_tau: float | None = None,
                  domain_randomization: str | RandomizationConfig = "none",
+                 command_level: str | CommandLevel | None = None,
+                 flight_controller: FlightControllerConfig | dict | None = None,
                  **randomization: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
@@ -97,6 +116,10 @@ class DroneEnv(gym.Env):
         self.sim = QuadrotorSim(SimConfig(physics_hz=physics_hz, ground_effect=ground_effect,
                                           camera=cam, **sim_kw))
         self.controller = AccelerationController(self.sim.params)
+        self.command_level = parse_command_level(command_level)
+        fc_cfg = flight_controller_config(flight_controller)
+        self.onboard = None if self.command_level is None else OnboardLoop(
+            self.command_level, self.sim.params, physics_hz, fc_cfg)
         self._randomized = not self.randomization.is_default
         self.conditions = Conditions(self.randomization)
         self._dresser = SceneDresser(self.sim)
@@ -106,7 +129,9 @@ class DroneEnv(gym.Env):
             "image": spaces.Box(0, 255, (cam.height, cam.width, 3), np.uint8),
             "state": spaces.Box(-np.inf, np.inf, (10,), np.float32),
         })
-        self.action_space = spaces.Box(ACTION_LOW, ACTION_HIGH, dtype=np.float32)
+        low, high = ((ACTION_LOW, ACTION_HIGH) if self.command_level is None
+                     else setpoint_bounds(self.command_level, self.sim.params, fc_cfg))
+        self.action_space = spaces.Box(low, high, dtype=np.float32)
         self._image = np.zeros((cam.height, cam.width, 3), np.uint8)
         self._tick = 0
         self._next_frame = 0.0
@@ -175,6 +200,8 @@ class DroneEnv(gym.Env):
         self._measured = None
         if rng is not None:
             self._measured = self.conditions.reset(self.conditions.episode, rng, s.state())
+        if self.onboard is not None:
+            self.onboard.reset(self.conditions.command if rng is not None else None)
         self._render_if_due(0.0)
         if rng is not None:
             self.conditions.camera.reset(self._image)
@@ -182,27 +209,47 @@ class DroneEnv(gym.Env):
         return self._obs(), info
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
-        """Fly one control period with ``action`` (4,): world acceleration (3) m/s^2, yaw rate.
+        """Fly one control period with ``action``, clipped to the action space.
 
-        Out-of-bound actions are clipped to the action space.
+        ``action`` is (4,) world acceleration (3) m/s^2 and yaw rate (1) rad/s on the direct
+        path and at the acceleration level; at another ``command_level``, that level's
+        setpoint.
 
         Raises:
-            ValueError: If ``action`` does not have 4 elements or holds NaN or inf.
+            ValueError: If ``action`` has the wrong size or holds NaN or inf.
         """
         a = np.asarray(action, dtype=float).reshape(-1)
-        if a.shape != (4,):
-            raise ValueError(f"action must have shape (4,), got {np.shape(action)}")
+        if a.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got "
+                             f"{np.shape(action)}")
         if not np.all(np.isfinite(a)):
             raise ValueError(f"action must be finite (no NaN or inf), got {a}")
-        a = np.clip(a, ACTION_LOW, ACTION_HIGH)
-        return self._advance(a, True)
+        a = np.clip(a, self.action_space.low, self.action_space.high)
+        return self._advance(a, "setpoint" if self.onboard is not None else "accel")
+
+    def step_setpoint(self, values: np.ndarray | None
+                      ) -> tuple[dict, float, bool, bool, dict]:
+        """Send a setpoint at ``command_level`` now and fly one control period.
+
+        Unlike ``step``, the setpoint is not clipped, and a non-finite one is passed on for
+        the flight controller to reject (counted in ``info["setpoints_rejected"]``, treated as
+        missing). None sends nothing: the controller keeps the last setpoint until its
+        timeout, then holds position and later lands (a silent companion computer).
+
+        Raises:
+            ValueError: Without a ``command_level``, or for a setpoint of the wrong size.
+        """
+        if self.onboard is None:
+            raise ValueError("step_setpoint needs the env option command_level")
+        v = None if values is None else check_setpoint(self.onboard.level, values)
+        return self._advance(v, "setpoint")
 
     def step_wrench(self, wrench: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         """Fly one control period holding body ``wrench`` (4,): thrust N, torques N m (FLU).
 
-        Used by the ROS sim_node, whose controller runs in the policy node.
-
-        The wrench goes through the command link (latency, rate) like an action.
+        Used by the ROS sim_node, whose controller runs in the policy node. The wrench goes
+        through the command link (latency, rate) like an action; it bypasses the flight
+        controller of a ``command_level`` (the direct mode).
 
         Raises:
             ValueError: If ``wrench`` is not 4 finite numbers.
@@ -210,7 +257,7 @@ class DroneEnv(gym.Env):
         w = np.asarray(wrench, dtype=float).reshape(-1)
         if w.shape != (4,) or not np.all(np.isfinite(w)):
             raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
-        return self._advance(w, False)
+        return self._advance(w, "wrench")
 
     def _substeps(self) -> int:
         # Physics and control rates need not divide (240/50 = 4.8): the tick k ends at the
@@ -231,13 +278,17 @@ class DroneEnv(gym.Env):
         return self.controller.compute(s.pos, s.vel, s.quat, s.omega, command[:3],
                                        float(command[3]), dt)
 
-    def _advance(self, command: np.ndarray, accel: bool) -> tuple[dict, float, bool, bool, dict]:
+    def _advance(self, command: np.ndarray | None, kind: str
+                 ) -> tuple[dict, float, bool, bool, dict]:
+        """One control period; ``kind``: "accel" (direct path), "wrench" or "setpoint"."""
         s, n = self.sim, self._substeps()
-        if not self._randomized:
-            achieved = s.set_wrench(self._wrench(command, accel, n * s.dt))
+        if kind == "setpoint":
+            achieved = self._fly_onboard(command, n)
+        elif not self._randomized:
+            achieved = s.set_wrench(self._wrench(command, kind == "accel", n * s.dt))
             s.step(n)
         else:
-            achieved = self._fly(command, accel, n)
+            achieved = self._fly(command, kind == "accel", n)
         self._tick += 1
         t = self.sim.time
         self._update_scene(t)
@@ -252,6 +303,23 @@ class DroneEnv(gym.Env):
             info["is_success"] = bool(metrics["success"])
         return self._obs(), reward, bool(terminated), bool(truncated), info
 
+    def _odometry_points(self, n: int) -> list[int]:
+        c, s = self.conditions, self.sim
+        return c.odometry_points(self._tick, s.config.physics_hz / self.control_hz, s.dt,
+                                 n) if c.odom_substeps else []
+
+    def _fly_onboard(self, setpoint: np.ndarray | None, n: int) -> np.ndarray:
+        """One control period through the flight controller; returns the last wrench."""
+        s, onboard = self.sim, self.onboard
+        assert onboard is not None
+        if setpoint is not None:
+            onboard.send(s.time, setpoint)
+        if not self._randomized:
+            return onboard.fly(s, n)
+        achieved = onboard.fly(s, n, self.conditions, self._odometry_points(n))
+        self._measured = self.conditions.measured(s.time)
+        return achieved
+
     def _fly(self, command: np.ndarray, accel: bool, n: int) -> np.ndarray:
         """One control period under the episode's conditions; returns the last wrench."""
         s, c = self.sim, self.conditions
@@ -260,8 +328,7 @@ class DroneEnv(gym.Env):
             s.set_external(*c.disturbances.update(t0, n * dt))
         c.command.offer(t0, command)  # dropped when the link's rate does not sample now
         achieved = s.wrench.copy()
-        points = c.odometry_points(self._tick, self.sim.config.physics_hz / self.control_hz,
-                                   dt, n) if c.odom_substeps else []
+        points = self._odometry_points(n)
         for start, count, cmd in c.plan(t0, dt, n):
             if cmd is None:  # nothing arrived yet: hold a hover (as after reset)
                 cmd = np.zeros(4) if accel else np.array([s.params.weight, 0.0, 0.0, 0.0])
@@ -311,6 +378,8 @@ class DroneEnv(gym.Env):
         info.update({f"true_{k}": truth[k] for k in STATE_KEYS})
         if self._randomized:
             info["conditions"] = self.conditions.episode.as_info()
+        if self.onboard is not None:
+            info.update(self.onboard.info())
         info.update({
                 "altitude": float(s.pos[2]), "time": s.time, "wrench": np.array(wrench),
                 "reward_terms": {k: v for k, v in terms.items()

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from geometry_msgs.msg import WrenchStamped
+from geometry_msgs.msg import AccelStamped, WrenchStamped
 from nav_msgs.msg import Odometry
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
@@ -96,3 +96,77 @@ def test_sim_node_waits_for_a_policy_before_starting(harness):
     pub.publish(w)  # the first valid command does
     assert h.spin_until(lambda: sim.bridge.stats["steps"] > 10, 10.0)
     assert clocks[-1].clock.sec > 0 or clocks[-1].clock.nanosec > 0
+
+
+def test_sim_node_acceleration_level_setpoints_then_hold_and_land(harness):
+    h = harness
+    env_args = json.dumps({"timeout": 30.0,
+                           "flight_controller": {"setpoint_timeout": 0.2, "hold_time": 1.0}})
+    sim = h.add(SimNode(parameter_overrides=[Parameter("task", value="fly_to_target"),
+                                             Parameter("real_time_factor", value=0.0),
+                                             Parameter("command_level", value="acceleration"),
+                                             Parameter("env_args", value=env_args)]))
+    p = h.peer
+    pub = p.create_publisher(AccelStamped, "cmd_accel", 10)
+    metrics: list[String] = []
+    p.create_subscription(String, "sim_node/metrics", metrics.append, METRICS_QOS)
+    odom_z: list[float] = []
+    streaming = [False]
+
+    def setpoint(z_acc: float, frame: str = "odom") -> AccelStamped:
+        msg = AccelStamped()
+        msg.header.frame_id = frame
+        msg.accel.linear.z = z_acc
+        return msg
+
+    def on_odom(msg: Odometry) -> None:  # a policy answering each observation
+        odom_z.append(msg.pose.pose.position.z)
+        if streaming[0]:
+            pub.publish(setpoint(0.5))
+
+    p.create_subscription(Odometry, "odom", on_odom, SENSOR_QOS)
+    ticks: list[tuple[str, float, float]] = []  # (flight mode, z, vz) after each sim tick
+    step = sim.bridge.step
+
+    def logged_step(record: bool = True) -> dict:
+        info = step(record)
+        ticks.append((info["flight_mode"], info["position"][2], info["velocity"][2]))
+        return info
+
+    sim.bridge.step = logged_step
+    assert h.spin_until(lambda: len(odom_z) > 3, 10.0)
+    # A NaN setpoint and one in the body frame are dropped and do not start the episode.
+    for n, bad in enumerate((setpoint(float("nan")), setpoint(0.5, "base_link"))):
+        pub.publish(bad)  # one at a time: the command QoS keeps only the last
+        h.spin_until(lambda n=n: sim.bridge.stats["rejected_commands"] > n, 3.0)
+    assert sim.bridge.stats["rejected_commands"] == 2 and sim.bridge.stats["steps"] == 0
+    z0 = odom_z[-1]
+    streaming[0] = True  # climbing at 0.5 m/s^2, through the onboard flight controller
+    assert h.spin_until(lambda: sim.bridge.time > 1.0, 20.0)
+    assert {mode for mode, _, _ in ticks[5:]} == {"offboard"}
+    assert ticks[-1][1] > z0 + 0.1 and ticks[-1][2] > 0.3
+    streaming[0], stop = False, len(ticks)  # the policy stops: timeout -> hold -> land
+    assert h.spin_until(lambda: sim.bridge.done or ticks[-1][0] == "disarmed", 30.0)
+    modes = [mode for mode, _, _ in ticks]
+    first_hold, first_land = modes.index("hold", stop), modes.index("land", stop)
+    assert stop <= first_hold <= stop + 15 and 45 <= first_land - first_hold <= 55  # 1 s hold
+    hold = ticks[first_hold:first_land]  # brakes the 0.5 m/s climb, back to where it fired
+    assert max(z for _, z, _ in hold) - hold[0][1] < 0.15
+    assert all(abs(vz) < 0.2 for _, _, vz in hold[-25:])
+    assert min(vz for _, _, vz in ticks[first_land:]) < -0.4  # lands at 0.5 m/s
+    hold_z = hold[-1][1]
+    assert hold_z > z0 + 0.1
+    assert h.spin_until(lambda: metrics and json.loads(metrics[-1].data)["done"], 10.0)
+    assert odom_z[-1] < hold_z - 0.5  # the odometry shows the landing
+    final = json.loads(metrics[-1].data)
+    assert final["command_level"] == "acceleration" and final["rejected_commands"] == 2
+    assert 45 <= final["mode_steps"]["hold"] <= 70  # with the hold before the first setpoint
+    assert final["mode_steps"]["land"] > 0 and final["fallback_fraction"] > 0.3
+
+
+def test_sim_node_rejects_a_bad_command_level(harness):
+    with pytest.raises(ValueError, match="command_level"):
+        SimNode(parameter_overrides=[Parameter("command_level", value="rates")])
+    with pytest.raises(ValueError, match="command_level"):
+        SimNode(parameter_overrides=[Parameter("env_args",
+                                               value='{"command_level": "acceleration"}')])
