@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OUTPUT_TYPES = ("wrench", "twist", "array")
+OUTPUT_TYPES = ("wrench", "accel", "twist", "array")
 TASKS = ("fly_to_target", "leader_follow")
 SIM_COMMAND_LEVELS = ("wrench", "acceleration")
 """sim_node's ``command_level`` values."""
@@ -38,7 +38,11 @@ class PolicyNodeConfig:
     cmd_topic: str = "cmd_wrench"
     """Output command topic."""
     output_type: str = "wrench"
-    """wrench: geometry_msgs/WrenchStamped (thrust on force.z, body torques); twist:
+    """wrench: geometry_msgs/WrenchStamped (thrust on force.z, body torques), for a robot
+    without a flight controller; accel: AccelStamped in ``odom`` (accel.linear = safe world ENU
+    acceleration m/s^2, accel.angular.z = yaw rate rad/s), the setpoint level for a flight
+    controller (the sim's ``command_level: acceleration``; before the first odometry nothing
+    is sent, and when this node stops the flight controller's own failsafe holds); twist:
     TwistStamped (linear = safe world acceleration m/s^2, angular.z = yaw rate rad/s);
     array: std_msgs/Float64MultiArray [thrust, tau_x, tau_y, tau_z]."""
     frame_id: str = "base_link"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.ros.launch_logic import LEADER_BARRIER
+from liquid_ros.ros.launch_logic import LEADER_BARRIER, LEVELS
 from liquid_ros.ros.policy_source import shipped_checkpoint
 
 
@@ -37,11 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "busy 2-core machine the policy node starts to miss ticks)")
     parser.add_argument("--rate-hz", type=float, default=50.0, help="policy rate (Hz)")
     parser.add_argument("--seed", type=int, default=0, help="episode seed")
+    parser.add_argument("--command-level", choices=tuple(LEVELS), default="acceleration",
+                        help="acceleration (default): AccelStamped setpoints to the sim's "
+                        "flight controller, as on a real autopilot; wrench: body wrenches, the "
+                        "node closing the attitude loop itself")
 
 
 def run(task: str, duration: float | None, checkpoint: str, real_time_factor: float = 1.0,
-        rate_hz: float = 50.0, seed: int = 0, wall_timeout: float | None = None
-        ) -> dict[str, Any]:
+        rate_hz: float = 50.0, seed: int = 0, wall_timeout: float | None = None,
+        command_level: str = "acceleration") -> dict[str, Any]:
     """Fly one closed-loop episode over DDS; returns metrics and the recorded trajectory.
 
     Returns:
@@ -62,12 +66,15 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
     sim = pol = None
     try:
         sim_params = {"task": task, "real_time_factor": float(real_time_factor),
-                      "seed": int(seed), "max_episode_time": float(duration or 0.0)}
+                      "seed": int(seed), "max_episode_time": float(duration or 0.0),
+                      "command_level": command_level}
         sim = SimNode(context=context, parameter_overrides=[
             Parameter(k, value=v) for k, v in sim_params.items()])
         pol_params: dict[str, Any] = {"task": task, "checkpoint": checkpoint,
                                       "rate_hz": float(rate_hz), "use_sim_time": True,
-                                      "use_leader": task == "leader_follow"}
+                                      "use_leader": task == "leader_follow",
+                                      "output_type": LEVELS[command_level][0],
+                                      "cmd_topic": LEVELS[command_level][1]}
         if task == "leader_follow":
             pol_params.update(LEADER_BARRIER)
         pol = PolicyNode(context=context, parameter_overrides=[
@@ -142,7 +149,8 @@ def main(argv: list[str]) -> int:
               "will not do the task.", flush=True)
     out = Path(a.out or f"runs/demo-{a.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
-    result = run(a.task, a.duration, a.checkpoint, a.real_time_factor, a.rate_hz, a.seed)
+    result = run(a.task, a.duration, a.checkpoint, a.real_time_factor, a.rate_hz, a.seed,
+                 command_level=a.command_level)
     plot(result, a.task, out / "demo.png")
     summary = {"task": a.task, **result["metrics"], "policy": result["policy"],
                "out": str(out)}

@@ -26,6 +26,11 @@ _POLICY = [
     ("checkpoint", "", "Policy checkpoint (.pt); empty: the shipped one, else untrained."),
     ("rate_hz", "50.0", "Control rate of policy_node (Hz)."),
 ]
+LEVELS = {"wrench": ("wrench", "cmd_wrench"), "acceleration": ("accel", "cmd_accel")}
+"""command_level launch argument -> policy_node (output_type, cmd_topic)."""
+_LEVEL = [("command_level", "acceleration",
+           "acceleration: policy_node sends AccelStamped setpoints on cmd_accel to the sim's "
+           "flight controller (as to PX4/ArduPilot); wrench: body wrenches on cmd_wrench.")]
 _SIM = [
     ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
     ("seed", "0", "Episode seed."),
@@ -37,13 +42,15 @@ _SIM = [
 ]
 LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
     "policy": _COMMON + _POLICY + [
+        ("command_level", "wrench", "wrench (WrenchStamped on cmd_wrench) or acceleration "
+         "(AccelStamped setpoints on cmd_accel, for a flight controller)."),
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("use_sim_time", "false", "Follow /clock instead of the wall clock."),
         ("use_leader", "false", "Subscribe leader/odom for the leader-distance barrier."),
     ],
-    "sim": _COMMON + _SIM + [("task", "fly_to_target", "Task to simulate.")],
-    "fly_to_target": _COMMON + _POLICY + _SIM,
-    "leader_follow": _COMMON + _POLICY + _SIM,
+    "sim": _COMMON + _SIM + _LEVEL + [("task", "fly_to_target", "Task to simulate.")],
+    "fly_to_target": _COMMON + _POLICY + _SIM + _LEVEL,
+    "leader_follow": _COMMON + _POLICY + _SIM + _LEVEL,
 }
 """Per launch file: (name, default, description) of each launch argument."""
 
@@ -122,10 +129,19 @@ def resolve(kind: str, values: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
+def _level(v: dict[str, str]) -> tuple[str, str]:
+    level = v["command_level"]
+    if level not in LEVELS:
+        raise ValueError(f"command_level must be one of {tuple(LEVELS)}, got {level!r}")
+    return LEVELS[level]
+
+
 def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: bool,
                  cfg: Path) -> NodeSpec:
+    output_type, topic = _level(v)
     overrides = {"checkpoint": v["checkpoint"], "rate_hz": float(v["rate_hz"]), "task": task,
-                 "use_sim_time": use_sim_time, "use_leader": use_leader}
+                 "use_sim_time": use_sim_time, "use_leader": use_leader,
+                 "output_type": output_type, "cmd_topic": topic}
     if use_leader:
         overrides.update(LEADER_BARRIER)
     return NodeSpec("policy_node", "policy_node", v["namespace"],
@@ -134,12 +150,14 @@ def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: b
 
 
 def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
+    _level(v)  # validated here too
     overrides = {"task": task, "real_time_factor": float(v["real_time_factor"]),
                  "seed": int(v["seed"]), "use_sim_time": False,
                  "wait_for_policy": parse_bool(v["wait_for_policy"]),
                  "loop_episodes": parse_bool(v["loop_episodes"]),
                  "max_episodes": int(v["max_episodes"]), "exit_when_done": True,
-                 "domain_randomization": v["domain_randomization"], "env_args": v["env_args"]}
+                 "domain_randomization": v["domain_randomization"], "env_args": v["env_args"],
+                 "command_level": v["command_level"]}
     return NodeSpec("sim_node", "sim_node", v["namespace"], [str(cfg / "sim.yaml"), overrides],
                     ["--ros-args", "--log-level", v["log_level"]], ends_launch=True)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import TwistStamped, WrenchStamped
+from geometry_msgs.msg import AccelStamped, TwistStamped, WrenchStamped
 from nav_msgs.msg import Odometry
 from rclpy.qos import (
     DurabilityPolicy,
@@ -77,7 +77,8 @@ def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
     """Build the output command message.
 
     Args:
-        output_type: ``wrench``, ``twist`` or ``array`` (see ``PolicyNodeConfig.output_type``).
+        output_type: ``wrench``, ``accel``, ``twist`` or ``array`` (see
+            ``PolicyNodeConfig.output_type``).
         stamp: builtin_interfaces/Time.
         frame_id: Body frame.
         wrench: (4,) thrust N, body torques N m (FLU).
@@ -90,6 +91,13 @@ def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
         msg.wrench.force.z = float(wrench[0])
         t = msg.wrench.torque
         t.x, t.y, t.z = float(wrench[1]), float(wrench[2]), float(wrench[3])
+        return msg
+    if output_type == "accel":  # a flight controller's acceleration setpoint (world ENU)
+        msg = AccelStamped()
+        msg.header.stamp, msg.header.frame_id = stamp, "odom"
+        lin = msg.accel.linear
+        lin.x, lin.y, lin.z = (float(v) for v in accel)
+        msg.accel.angular.z = float(yaw_rate)
         return msg
     if output_type == "twist":
         msg = TwistStamped()
@@ -108,7 +116,7 @@ def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
 
 def command_type(output_type: str) -> type:
     """Message class for ``output_type``."""
-    return {"wrench": WrenchStamped, "twist": TwistStamped,
+    return {"wrench": WrenchStamped, "twist": TwistStamped, "accel": AccelStamped,
             "array": Float64MultiArray}[output_type]
 
 

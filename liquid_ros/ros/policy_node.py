@@ -330,8 +330,8 @@ class PolicyNode(LifecycleNode):
             log = self.get_logger().error if failed else self.get_logger().info
             log(f"mode {mode}: {reason}")
             self._mode = mode
-        return TickResult(wrench, np.zeros(3), 0.0, np.zeros(4, np.float32), mode, reason, dt,
-                          {"mode": mode, "reason": reason})
+        return TickResult(wrench, self.hold_pilot.accel.copy(), 0.0, np.zeros(4, np.float32),
+                          mode, reason, dt, {"mode": mode, "reason": reason})
 
     def _publish(self, res: TickResult | None) -> None:
         if res is None or res.wrench is None:  # no state yet: a command needs one

@@ -142,6 +142,8 @@ class HoldPilot:
         self._mixer_inv = np.linalg.inv(self._mixer)
         self.hold: np.ndarray | None = None
         self.landing = False
+        self.accel = np.zeros(3)
+        """The last commanded world acceleration (the setpoint at the acceleration level)."""
         """Descend (``land_accel``) instead of holding: start-up failed or emergency stop."""
 
     def tick(self, odom: Any | None, dt: float) -> np.ndarray | None:
@@ -158,6 +160,7 @@ class HoldPilot:
             self.controller.reset(yaw_from_quat(odom.quaternion))
         accel = (land_accel(odom.position, odom.velocity) if self.landing
                  else hover_accel(odom.position, odom.velocity, self.hold))
+        self.accel = accel
         wrench = self.controller.compute(odom.position, odom.velocity, odom.quaternion,
                                          odom.angular_velocity, accel, 0.0, dt)
         thrusts = np.clip(self._mixer_inv @ wrench, 0.0, self.params.max_rotor_thrust)

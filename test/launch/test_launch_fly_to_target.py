@@ -1,7 +1,7 @@
 """launch_testing: the real ``fly_to_target.launch.py`` from launch start to a clean shutdown.
 
 Starts the installed launch file as ``ros2 launch`` would (both nodes as processes, an empty
-numba cache so the kernels must compile), times the first ``cmd_wrench`` from launch start,
+numba cache so the kernels must compile), times the first ``cmd_accel`` from launch start,
 waits for the episode's result in the log and checks that the launch ended by itself with exit
 code 0. Skipped where ``launch_testing`` is not installed (it is on no package index; see
 DESIGN.md for the overlay that provides it).
@@ -23,14 +23,14 @@ import launch_testing.actions  # noqa: E402
 import launch_testing.asserts  # noqa: E402
 import rclpy  # noqa: E402
 from ament_index_python.packages import get_package_share_directory  # noqa: E402
-from geometry_msgs.msg import WrenchStamped  # noqa: E402
+from geometry_msgs.msg import AccelStamped  # noqa: E402
 from launch.actions import IncludeLaunchDescription, SetEnvironmentVariable  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 
 from launch import LaunchDescription  # noqa: E402
 
 FIRST_COMMAND_S = float(os.environ.get("LIQUID_ROS_FIRST_COMMAND_S", "5.0"))
-"""Bound on launch start -> first cmd_wrench (s); measured about 3 s on an idle 2-core machine
+"""Bound on launch start -> first cmd_accel (s); measured about 3 s on an idle 2-core machine
 with an empty numba cache (the kernels compile in the background while the node holds)."""
 EPISODE_WALL_S = 90.0
 T0: list[float] = []
@@ -58,7 +58,7 @@ class TestFlyToTargetLaunch(unittest.TestCase):
         rclpy.init()
         node = rclpy.create_node("launch_test_probe")
         first: list[float] = []
-        node.create_subscription(WrenchStamped, "cmd_wrench",
+        node.create_subscription(AccelStamped, "cmd_accel",  # the default command level
                                  lambda _: first or first.append(time.monotonic()), 10)
         try:
             end = T0[0] + max(FIRST_COMMAND_S, 60.0)
@@ -67,9 +67,9 @@ class TestFlyToTargetLaunch(unittest.TestCase):
         finally:
             node.destroy_node()
             rclpy.shutdown()
-        assert first, "no cmd_wrench at all"
+        assert first, "no cmd_accel at all"
         latency = first[0] - T0[0]
-        print(f"first cmd_wrench {latency:.2f} s after launch start")
+        print(f"first cmd_accel {latency:.2f} s after launch start")
         assert latency < FIRST_COMMAND_S, f"first command after {latency:.2f} s"
         proc_output.assertWaitFor("done: ", timeout=EPISODE_WALL_S, stream="stderr")
         proc_output.assertWaitFor("episode 0: ", timeout=5, stream="stderr")
