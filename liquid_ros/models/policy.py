@@ -19,7 +19,7 @@ from torch import nn
 
 from liquid_ros.models.baselines import CTRNNHead, GatedRNNHead, LiquidHead, MLPHead
 from liquid_ros.models.cfc import CfC
-from liquid_ros.models.encoder import ConvEncoder
+from liquid_ros.models.encoder import ENCODERS, PatchEncoder, make_encoder
 from liquid_ros.models.ltc_rnn import LTC
 from liquid_ros.models.ncp import AutoNCP
 
@@ -82,6 +82,10 @@ class PolicyConfig:
     that capped the yaw rate at 0.22 rad/s and the acceleration at about 0.8 m/s^2 where the
     expert asks for up to 1.6 rad/s and 4 m/s^2. The "ltc" head has the same readout inside
     (ncps' ``output_mapping="affine"``); the baselines end in a linear layer."""
+    encoder: str = "patch"
+    """Image encoder: "patch" (``PatchEncoder``: a 4x4 stride-4 first layer, about 4x faster
+    to train on a CPU at equal validation loss) or "conv" (``ConvEncoder``, 5x5 stride 2
+    first; the first checkpoints' encoder, which they load with when the field is missing)."""
 
     def __post_init__(self) -> None:
         """Validate the fields (ValueError naming the field)."""
@@ -101,6 +105,8 @@ class PolicyConfig:
             )
         if not self.gain_max > 0:
             raise ValueError(f"gain_max must be positive, got {self.gain_max}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if not isinstance(self.cfc_readout, bool):
             raise ValueError(f"cfc_readout must be a bool, got {self.cfc_readout!r}")
         if not isinstance(self.ltc_feature_norm, bool):
@@ -134,7 +140,8 @@ class PolicyConfig:
         return cls(**data)
 
 
-_LEGACY: dict[str, Any] = {"ltc_feature_norm": False, "ltc_init_dt": None, "cfc_readout": False}
+_LEGACY: dict[str, Any] = {"ltc_feature_norm": False, "ltc_init_dt": None, "cfc_readout": False,
+                           "encoder": "conv"}
 """Values of later PolicyConfig fields that reproduce configs saved before they existed."""
 
 
@@ -201,9 +208,9 @@ class LiquidPolicy(nn.Module):
         self.config = config = PolicyConfig() if config is None else config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.encoder = ConvEncoder(
-                config.image_channels, config.image_height, config.image_width,
-                config.conv_channels, config.feature_dim,
+            self.encoder = make_encoder(
+                config.encoder, config.image_channels, config.image_height,
+                config.image_width, config.conv_channels, config.feature_dim,
             )
             self.head = _make_head(config, config.feature_dim + config.state_dim)
         self.feature_norm: nn.Module = (
@@ -251,8 +258,12 @@ class LiquidPolicy(nn.Module):
         x = images.reshape(batch * steps, *images.shape[2:])
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = x.permute(0, 3, 1, 2)
-        x = (x - self.image_mean[:, None, None]) / self.image_std[:, None, None]
-        features = self.feature_norm(self.encoder(x)).reshape(batch, steps, -1)
+        if isinstance(self.encoder, PatchEncoder):  # normalisation folded into its first layer
+            encoded = self.encoder(x, self.image_mean, self.image_std)
+        else:
+            x = (x - self.image_mean[:, None, None]) / self.image_std[:, None, None]
+            encoded = self.encoder(x)
+        features = self.feature_norm(encoded).reshape(batch, steps, -1)
         return torch.cat([features, (state.float() - self.state_mean) / self.state_std], -1)
 
     def _outputs(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -12,6 +12,7 @@ join the data and training continues.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 import torch
 
+from liquid_ros.models.encoder import ENCODERS
 from liquid_ros.train.backends import add_backend_arguments, backend_from_args
 from liquid_ros.train.closed_loop import PolicyEpisode, safety_config_for
 from liquid_ros.train.collect import parse_env_kwargs
@@ -53,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of init, shuffling, augmentation")
     p.add_argument("--units", type=int, default=19, help="NCP neurons (ncp/cfc)")
     p.add_argument("--hidden", type=int, default=64, help="hidden units of baselines")
+    p.add_argument("--encoder", default=None, choices=ENCODERS,
+                   help="image encoder of a new policy (default: PolicyConfig's, 'patch'; "
+                        "'conv' is the first checkpoints' slower one; --init keeps its own)")
     p.add_argument("--dagger-rounds", type=int, default=0, help="DAgger rounds after training")
     p.add_argument("--dagger-episodes", type=int, default=20, help="episodes per DAgger round")
     p.add_argument("--dagger-epochs", type=int, default=None,
@@ -76,8 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def build_policy(model: str, episodes: list[Any], seed: int, units: int = 19,
-                 hidden: int = 64, barriernet: bool = False) -> torch.nn.Module:
-    """A fresh ``LiquidPolicy`` sized for the data's images.
+                 hidden: int = 64, barriernet: bool = False,
+                 encoder: str | None = None) -> torch.nn.Module:
+    """A fresh ``LiquidPolicy`` sized for the data's images (``encoder`` None: the default).
 
     Raises:
         ValueError: If ``model`` is unknown.
@@ -92,6 +98,8 @@ def build_policy(model: str, episodes: list[Any], seed: int, units: int = 19,
                           action_dim=int(episodes[0].actions.shape[1]), cell=MODELS[model],
                           units=units, seed=seed, n_gains=N_GAINS if barriernet else 0,
                           baseline_hidden=hidden)
+    if encoder is not None:
+        config = dataclasses.replace(config, encoder=encoder)
     return LiquidPolicy(config)
 
 
@@ -118,7 +126,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                   "PolicyConfig.cfc_readout)", file=sys.stderr)
     else:
         policy = build_policy(args.model, episodes, args.seed, args.units, args.hidden,
-                              args.barriernet)
+                              args.barriernet, args.encoder)
     config = TrainConfig(
         epochs=args.epochs, seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
         max_steps=args.max_steps, seed=args.seed, barriernet=args.barriernet,
@@ -135,7 +143,7 @@ def train(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 "episodes": len(episodes), "seed": args.seed, "seq_len": args.seq_len,
                 "epochs": args.epochs, "action_repeat": action_repeat, "init": args.init,
                 "env_kwargs": env_kwargs, "dagger_env_kwargs": dagger_kwargs,
-                "barriernet": bool(args.barriernet),
+                "barriernet": bool(args.barriernet), "encoder": policy.config.encoder,
                 "dagger_rounds": rounds, "train_loss": h.train, "val_loss": h.val,
                 "steps": h.steps, "train_seconds": round(time.monotonic() - start, 1),
                 "command": "liquid-ros train " + " ".join(argv)}

@@ -139,6 +139,19 @@ class Trainer:
         mask = batch.mask[..., None]
         return (err * mask).sum() / (mask.sum() * err.shape[-1]).clamp_min(1.0)
 
+    def train_step(self, batch: Batch) -> float:
+        """One gradient step on ``batch``: forward, loss, backward, clipping, Adam.
+
+        Returns:
+            The batch's loss before the step.
+        """
+        loss = self.loss(batch)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.grad_clip)
+        self.opt.step()
+        return float(loss.detach())
+
     def _evaluate(self, episodes: list[Episode]) -> float:
         if not episodes:
             return float("nan")
@@ -203,13 +216,8 @@ class Trainer:
                     chunk = [windows[j] for j in order[i:i + cfg.batch_size]]
                     batch = augment(make_batch(train, chunk, cfg.seq_len), cfg.augment,
                                     self.gen)
-                    loss = self.loss(batch)
-                    self.opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.grad_clip)
-                    self.opt.step()
+                    losses.append(self.train_step(batch))
                     sched.step()
-                    losses.append(float(loss.detach()))
                     done += 1
                     if bar is not None:
                         bar.update(1)
