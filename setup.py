@@ -15,7 +15,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "liquid_ros"
-NODES = ["policy_node", "sim_node"]
+NODES = ["policy_node", "sim_node", "px4_adapter", "px4_sim_bridge", "crazyflie_adapter"]
 
 data_files = [
     ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -60,6 +60,9 @@ setup(
         "console_scripts": [
             "policy_node = liquid_ros.ros.policy_node:main",
             "sim_node = liquid_ros.ros.sim_node:main",
+            "px4_adapter = liquid_ros.ros.px4_adapter:main",
+            "px4_sim_bridge = liquid_ros.ros.px4_sim_bridge:main",
+            "crazyflie_adapter = liquid_ros.ros.crazyflie_adapter:main",
             "liquid-ros = liquid_ros.cli:main",
         ],
     },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from liquid_ros.ros.launch_logic import LAUNCH_ARGUMENTS, node_specs
+from liquid_ros.ros.launch_logic import launch_arguments, node_specs
 
 
 def generate(kind: str) -> Any:
@@ -29,7 +29,7 @@ def generate(kind: str) -> Any:
 
     def nodes(context: Any) -> list[Any]:
         values = {name: LaunchConfiguration(name).perform(context)
-                  for name, _, _ in LAUNCH_ARGUMENTS[kind]}
+                  for name, _, _ in launch_arguments(kind)}
         actions: list[Any] = []
         for spec in node_specs(kind, values):
             node = Node(**spec.launch_kwargs())
@@ -42,5 +42,5 @@ def generate(kind: str) -> Any:
         return actions
 
     args = [DeclareLaunchArgument(name, default_value=default, description=desc)
-            for name, default, desc in LAUNCH_ARGUMENTS[kind]]
+            for name, default, desc in launch_arguments(kind)]
     return LaunchDescription([*args, OpaqueFunction(function=nodes)])

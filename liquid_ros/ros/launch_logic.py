@@ -7,7 +7,7 @@ can be wrong (defaults, parameter files, remappings, sim time) is tested here wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ PACKAGE = "liquid_ros"
 LEADER_BARRIER = {f"safety.{k}": v for k, v in LEADER_FOLLOW_BARRIER.items()}
 """policy_node parameters of the leader barrier: the one evaluation uses."""
 KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
+STACK_KINDS = ("px4_sim", "px4", "crazyflie")
+"""Launch files of the flight-stack adapters (arguments in ``STACK_LAUNCH_ARGUMENTS``)."""
 
 _COMMON = [
     ("namespace", "", "Namespace of the nodes (e.g. drone1)."),
@@ -54,6 +56,36 @@ LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
 }
 """Per launch file: (name, default, description) of each launch argument."""
 
+_PX4 = [("px4_namespace", "", "PX4 instance prefix of the /fmu topics ('' or e.g. px4_1).")]
+STACK_LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
+    "px4_sim": _COMMON + _POLICY + _SIM + _PX4,
+    "px4": _COMMON + _POLICY + _PX4 + [
+        ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
+        ("arm_and_offboard", "false", "px4_adapter switches PX4 to offboard and arms after "
+         "1 s of setpoints (false: switch from the ground station or RC)."),
+        ("use_sim_time", "false", "Follow /clock (PX4 SITL with a clock bridge)."),
+    ],
+    "crazyflie": _COMMON + _POLICY + [
+        ("cf_prefix", "cf231", "Crazyswarm2 name of the Crazyflie (topics /<cf_prefix>/...)."),
+        ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
+        ("use_sim_time", "false", "Follow /clock."),
+    ],
+}
+"""Per flight-stack launch file: its arguments (kept apart from ``LAUNCH_ARGUMENTS``, whose
+kinds each start the sim and/or policy_node only)."""
+
+
+def launch_arguments(kind: str) -> list[tuple[str, str, str]]:
+    """(name, default, description) of each argument of launch file ``kind`` (any kind).
+
+    Raises:
+        ValueError: Unknown kind.
+    """
+    table = LAUNCH_ARGUMENTS.get(kind) or STACK_LAUNCH_ARGUMENTS.get(kind)
+    if table is None:
+        raise ValueError(f"kind must be one of {KINDS + STACK_KINDS}, got {kind!r}")
+    return table
+
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -67,6 +99,7 @@ class NodeSpec:
         arguments: Extra ROS arguments (log level).
         ends_launch: The launch shuts down when this node's process exits (the simulator,
             once its last episode is done).
+        remappings: (from, to) topic remappings.
     """
 
     executable: str
@@ -75,12 +108,14 @@ class NodeSpec:
     parameters: list[Any] = field(default_factory=list)
     arguments: list[str] = field(default_factory=list)
     ends_launch: bool = False
+    remappings: list[tuple[str, str]] = field(default_factory=list)
 
     def launch_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``launch_ros.actions.Node``."""
         return {"package": PACKAGE, "executable": self.executable, "name": self.name,
                 "namespace": self.namespace, "parameters": self.parameters,
-                "arguments": self.arguments, "output": "screen"}
+                "arguments": self.arguments, "remappings": self.remappings,
+                "output": "screen"}
 
 
 def config_dir() -> Path:
@@ -119,9 +154,7 @@ def resolve(kind: str, values: dict[str, str] | None = None) -> dict[str, str]:
     Raises:
         ValueError: Unknown kind or argument.
     """
-    if kind not in LAUNCH_ARGUMENTS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    out = {name: default for name, default, _ in LAUNCH_ARGUMENTS[kind]}
+    out = {name: default for name, default, _ in launch_arguments(kind)}
     for k, v in (values or {}).items():
         if k not in out:
             raise ValueError(f"unknown launch argument {k!r} for {kind} (known: {sorted(out)})")
@@ -163,13 +196,15 @@ def _sim_spec(v: dict[str, str], task: str, cfg: Path) -> NodeSpec:
 
 
 def node_specs(kind: str, values: dict[str, str] | None = None) -> list[NodeSpec]:
-    """Nodes started by launch file ``kind`` (policy, sim, fly_to_target, leader_follow).
+    """Nodes started by launch file ``kind`` (``KINDS`` and ``STACK_KINDS``).
 
     The sim publishes /clock and runs on the wall clock; a policy_node launched beside it
     follows sim time, so the two agree whatever ``real_time_factor`` is.
     """
     v = resolve(kind, values)
     cfg = config_dir()
+    if kind in STACK_KINDS:
+        return _stack_specs(kind, v, cfg)
     if kind == "policy":
         return [_policy_spec(v, v["task"], parse_bool(v["use_sim_time"]),
                              parse_bool(v["use_leader"]), cfg)]
@@ -177,3 +212,44 @@ def node_specs(kind: str, values: dict[str, str] | None = None) -> list[NodeSpec
         return [_sim_spec(v, v["task"], cfg)]
     leader = kind == "leader_follow"
     return [_sim_spec(v, kind, cfg), _policy_spec(v, kind, True, leader, cfg)]
+
+
+SIM_CMD_TOPIC, SIM_ODOM_TOPIC = "sim/cmd_accel", "sim/odom"
+"""px4_sim: sim_node's command and odometry topics, between it and px4_sim_bridge (policy_node's
+``cmd_accel`` and ``odom`` belong to px4_adapter)."""
+
+
+def _node(executable: str, v: dict[str, str], cfg_file: Path,
+          overrides: dict[str, Any]) -> NodeSpec:
+    return NodeSpec(executable, executable, v["namespace"], [str(cfg_file), overrides],
+                    ["--ros-args", "--log-level", v["log_level"]])
+
+
+def _stack_specs(kind: str, v: dict[str, str], cfg: Path) -> list[NodeSpec]:
+    """Nodes of the flight-stack launch files; policy_node always at the acceleration level."""
+    v = {**v, "command_level": "acceleration"}
+    if kind == "crazyflie":
+        cf = v["cf_prefix"].strip("/")
+        sim_time = parse_bool(v["use_sim_time"])
+        odom = f"/{cf}/odom"
+        pol = _policy_spec(v, v["task"], sim_time, False, cfg)
+        pol = replace(pol, remappings=[("odom", odom)])
+        return [_node("crazyflie_adapter", v, cfg / "crazyflie.yaml", {
+            "cf_prefix": cf, "odom_topic": odom, "use_sim_time": sim_time}), pol]
+    px4 = {"px4_namespace": v["px4_namespace"]}
+    if kind == "px4":
+        sim_time = parse_bool(v["use_sim_time"])
+        return [_node("px4_adapter", v, cfg / "px4.yaml", {
+            **px4, "use_sim_time": sim_time,
+            "arm_and_offboard": parse_bool(v["arm_and_offboard"])}),
+            _policy_spec(v, v["task"], sim_time, False, cfg)]
+    task = "fly_to_target"
+    sim = _sim_spec(v, task, cfg)
+    sim.parameters[1]["cmd_accel_topic"] = SIM_CMD_TOPIC
+    sim = replace(sim, remappings=[("odom", SIM_ODOM_TOPIC)])
+    return [sim,
+            _node("px4_sim_bridge", v, cfg / "px4.yaml", {**px4, "use_sim_time": True,
+                                                     "sim_cmd_topic": SIM_CMD_TOPIC,
+                                                     "sim_odom_topic": SIM_ODOM_TOPIC}),
+            _node("px4_adapter", v, cfg / "px4.yaml", {**px4, "use_sim_time": True}),
+            _policy_spec(v, task, True, False, cfg)]
