@@ -41,11 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="acceleration (default): AccelStamped setpoints to the sim's "
                         "flight controller, as on a real autopilot; wrench: body wrenches, the "
                         "node closing the attitude loop itself")
+    parser.add_argument("--stack", choices=("ros", "px4"), default="ros",
+                        help="px4: fly through px4_adapter and a simulated PX4 (px4_msgs over "
+                        "/fmu/in and /fmu/out), at the acceleration level")
 
 
 def run(task: str, duration: float | None, checkpoint: str, real_time_factor: float = 1.0,
         rate_hz: float = 50.0, seed: int = 0, wall_timeout: float | None = None,
-        command_level: str = "acceleration") -> dict[str, Any]:
+        command_level: str = "acceleration", stack: str = "ros") -> dict[str, Any]:
     """Fly one closed-loop episode over DDS; returns metrics and the recorded trajectory.
 
     Returns:
@@ -64,11 +67,26 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
     rclpy.init(context=context)
     executor = SingleThreadedExecutor(context=context)
     sim = pol = None
+    extra: list[Any] = []  # the PX4 path's bridge and adapter
     try:
         sim_params = {"task": task, "real_time_factor": float(real_time_factor),
                       "seed": int(seed), "max_episode_time": float(duration or 0.0),
                       "command_level": command_level}
-        sim = SimNode(context=context, parameter_overrides=[
+        sim_args: list[str] = []
+        if stack == "px4":  # the sim behind PX4's uXRCE-DDS topics, the node behind px4_adapter
+            from liquid_ros.ros.launch_logic import SIM_CMD_TOPIC, SIM_ODOM_TOPIC
+            from liquid_ros.ros.px4_adapter import Px4Adapter
+            from liquid_ros.ros.px4_sim_bridge import Px4SimBridge
+
+            sim_params.update(command_level="acceleration", cmd_accel_topic=SIM_CMD_TOPIC)
+            sim_args = ["--ros-args", "-r", f"odom:={SIM_ODOM_TOPIC}"]
+            sim_time = Parameter("use_sim_time", value=True)
+            extra = [Px4SimBridge(context=context, parameter_overrides=[
+                         sim_time, Parameter("sim_cmd_topic", value=SIM_CMD_TOPIC),
+                         Parameter("sim_odom_topic", value=SIM_ODOM_TOPIC)]),
+                     Px4Adapter(context=context, parameter_overrides=[sim_time])]
+            command_level = "acceleration"
+        sim = SimNode(context=context, cli_args=sim_args or None, parameter_overrides=[
             Parameter(k, value=v) for k, v in sim_params.items()])
         pol_params: dict[str, Any] = {"task": task, "checkpoint": checkpoint,
                                       "rate_hz": float(rate_hz), "use_sim_time": True,
@@ -84,8 +102,8 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
         # The demo's episode is short: let the kernels compile before the sim starts it (on a
         # launched system the node holds position meanwhile, see liquid_ros.ros.warmup).
         pol.startup.wait(120.0)
-        executor.add_node(sim)
-        executor.add_node(pol)
+        for node in (sim, pol, *extra):
+            executor.add_node(node)
         episode = duration or 60.0
         limit = wall_timeout or (episode / real_time_factor * 3.0 + 30.0
                                  if real_time_factor > 0 else episode * 2.0 + 30.0)
@@ -100,7 +118,7 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
                                                         for k, v in pol.rejected.items()}}
         return {"metrics": metrics, "policy": policy, "trajectory": sim.bridge.trajectory}
     finally:
-        for node in (pol, sim):
+        for node in (pol, sim, *extra):
             if node is not None:
                 executor.remove_node(node)
                 node.destroy_node()
@@ -150,7 +168,7 @@ def main(argv: list[str]) -> int:
     out = Path(a.out or f"runs/demo-{a.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
     result = run(a.task, a.duration, a.checkpoint, a.real_time_factor, a.rate_hz, a.seed,
-                 command_level=a.command_level)
+                 command_level=a.command_level, stack=a.stack)
     plot(result, a.task, out / "demo.png")
     summary = {"task": a.task, **result["metrics"], "policy": result["policy"],
                "out": str(out)}
