@@ -12,7 +12,7 @@ PKG_SOURCES := setup.py setup.cfg package.xml $(wildcard resource/* scripts_lib/
 	$(shell find liquid_ros -name '*.py' -o -name '*.pt' -o -name '*.urdf' 2>/dev/null)
 # Flight-stack message subsets kept in interfaces/ (see interfaces/README.md), generated into
 # the venv for the adapters and their tests.
-INTERFACES := px4_msgs crazyflie_interfaces
+INTERFACES := px4_msgs crazyflie_interfaces mavros_msgs
 IFACE_STAMP := $(VENV)/.interfaces-built
 IFACE_SOURCES := tools/build-interfaces $(shell find $(addprefix interfaces/,$(INTERFACES)) \
 	-type f 2>/dev/null)

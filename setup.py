@@ -15,7 +15,8 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "liquid_ros"
-NODES = ["policy_node", "sim_node", "px4_adapter", "px4_sim_bridge", "crazyflie_adapter"]
+NODES = ["policy_node", "sim_node", "px4_adapter", "px4_sim_bridge", "crazyflie_adapter",
+         "mavros_adapter"]
 
 data_files = [
     ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -63,6 +64,7 @@ setup(
             "px4_adapter = liquid_ros.ros.px4_adapter:main",
             "px4_sim_bridge = liquid_ros.ros.px4_sim_bridge:main",
             "crazyflie_adapter = liquid_ros.ros.crazyflie_adapter:main",
+            "mavros_adapter = liquid_ros.ros.mavros_adapter:main",
             "liquid-ros = liquid_ros.cli:main",
         ],
     },

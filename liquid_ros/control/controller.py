@@ -76,8 +76,11 @@ class ControllerConfig:
     """Time constant (s) of the observer's low-pass: slower than the attitude loop (0.13 s), so
     tilt transients and measurement noise average out, fast enough to follow gusts of ~1 s."""
     observer_limit: float = 4.0
-    """Largest estimate (m/s^2, norm): about 40 % of g, more than +-20 % mass (2 m/s^2) or a
-    0.05 N wind on the Crazyflie (1.9 m/s^2); bounds windup (e.g. resting on the ground)."""
+    """Largest external-acceleration estimate (m/s^2, norm): twice a 0.05 N wind on the
+    Crazyflie (1.9 m/s^2); bounds windup."""
+    observer_thrust_limit: float = 0.5
+    """Largest thrust-gain error estimate (fraction): +-50 % covers +-20 % mass with margin and
+    bounds windup (e.g. resting on the ground, where the thrust seems to do nothing)."""
 
 
 def _check_vector(name: str, value: np.ndarray, size: int) -> np.ndarray:
@@ -105,37 +108,55 @@ class AccelerationController:
         self.attitude = AttitudeController(
             params, config.attitude_natural_freq, config.attitude_damping)
         self.yaw_des = 0.0
+        self.thrust_gain = 0.0
+        """Estimated thrust error: achieved / modelled specific thrust - 1 (mass, kf)."""
+        self.external = np.zeros(3)
+        """Estimated horizontal acceleration (3,) m/s^2 of external forces (wind), world."""
         self.disturbance = np.zeros(3)
-        """Estimated acceleration error (3,) m/s^2, world ENU: achieved minus modelled."""
-        self._last: tuple[np.ndarray, np.ndarray] | None = None  # (velocity, model accel)
+        """Both as one acceleration error (3,) m/s^2 at the last thrust: achieved - nominal."""
+        # (velocity, model accel, specific thrust vector T b3 / m) of the last command
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._drag_comp = np.zeros(3)  # drag force (N, world) the last command compensated
 
     def reset(self, yaw: float = 0.0) -> None:
         """Restart the desired heading at ``yaw`` (rad) and forget the disturbance estimate."""
         self.yaw_des = float(yaw)
+        self.thrust_gain = 0.0
+        self.external = np.zeros(3)
         self.disturbance = np.zeros(3)
         self._last = None
 
     def _observe(self, vel: np.ndarray, dt: float) -> None:
-        """Disturbance observer: low-pass of (measured - modelled) acceleration.
+        """Disturbance observer: thrust gain and horizontal external force.
 
-        ``d_hat += dt / (T + dt) * ((v - v_prev) / dt - a_model_prev - d_hat)``, where
-        ``a_model_prev`` is the acceleration the force model predicted for the thrust applied
-        (along the body axis at that time) over the last interval. A constant error
-        ``m a_true = m a_model + m d`` is then cancelled by commanding ``a_des - d_hat``
-        (the disturbance-observer-based control of Chen, Yang, Guo and Li, "Disturbance-
-        observer-based control and related methods", IEEE T-IE 2016; the residual
-        ``d - d_hat`` is what the safety filter's ``accel_error_bound`` must cover).
+        The innovation ``e = (v - v_prev) / dt - a_model_prev`` (measured minus modelled
+        acceleration over the last interval, the model holding the current estimates) is
+        low-passed with time constant ``observer_time_constant`` into two parts with their
+        own structure: its vertical part updates the thrust gain ``k`` (achieved over modelled
+        specific thrust ``T b3 / m``: mass, thrust-coefficient or battery error, which scale
+        every commanded acceleration, not just add to it), the horizontal remainder the
+        external acceleration ``w`` (wind). The outer law cancels both: desired force
+        ``m (a_des - w + g e3) + drag``, divided by ``1 + k``. Disturbance-observer-based
+        control (Chen, Yang, Guo and Li, "Disturbance-observer-based control and related
+        methods: an overview", IEEE T-IE 2016); the residual is what the safety filter's
+        ``accel_error_bound`` covers.
         """
         cfg = self.config
-        if self._last is not None and dt > 1e-6:
-            v_prev, a_prev = self._last
-            innovation = (vel - v_prev) / dt - a_prev - self.disturbance
-            self.disturbance = self.disturbance + dt / (cfg.observer_time_constant + dt) \
-                * innovation
-            norm = float(np.linalg.norm(self.disturbance))
-            if norm > cfg.observer_limit:
-                self.disturbance *= cfg.observer_limit / norm
+        if self._last is None or dt <= 1e-6:
+            return
+        v_prev, a_prev, spec = self._last
+        e = (vel - v_prev) / dt - a_prev
+        gain = dt / (cfg.observer_time_constant + dt)
+        step = 0.0
+        if spec[2] > 0.3 * GRAVITY:
+            new = float(np.clip(self.thrust_gain + gain * e[2] / spec[2],
+                                -cfg.observer_thrust_limit, cfg.observer_thrust_limit))
+            step, self.thrust_gain = new - self.thrust_gain, new
+        self.external[:2] += gain * (e[:2] - step * spec[:2])
+        norm = float(np.linalg.norm(self.external))
+        if norm > cfg.observer_limit:
+            self.external *= cfg.observer_limit / norm
+        self.disturbance = self.thrust_gain * spec + self.external
 
     def note_applied(self, vel: np.ndarray, quat: np.ndarray, thrust: float) -> None:
         """Tell the observer the thrust (N) actually sent (after any later limiting).
@@ -147,9 +168,11 @@ class AccelerationController:
         if not self.config.disturbance_observer:
             return
         b3 = quat_to_matrix(np.asarray(quat, float))[:, 2]
-        a_model = (float(thrust) * b3 - self._drag_comp) / self.params.mass
+        spec = float(thrust) * b3 / self.params.mass
+        a_model = (1.0 + self.thrust_gain) * spec - self._drag_comp / self.params.mass \
+            + self.external
         a_model[2] -= GRAVITY
-        self._last = (np.asarray(vel, float).copy(), a_model)
+        self._last = (np.asarray(vel, float).copy(), a_model, spec)
 
     def compute(
         self,
@@ -188,7 +211,7 @@ class AccelerationController:
 
         if cfg.disturbance_observer:
             self._observe(vel, dt)
-        force = p.mass * (accel_des - self.disturbance + np.array([0.0, 0.0, GRAVITY]))
+        force = p.mass * (accel_des - self.external + np.array([0.0, 0.0, GRAVITY]))
         force_ff = force.copy()
         if cfg.drag_compensation:
             v_ahead = vel.copy()
@@ -197,6 +220,8 @@ class AccelerationController:
             rpm = np.full(4, math.sqrt(float(np.linalg.norm(force)) / (4.0 * p.kf)))
             force = force - rot @ p.drag_force(rpm, rot.T @ v_ahead)
         drag_comp = force - force_ff
+        if cfg.disturbance_observer:
+            force = force / (1.0 + self.thrust_gain)
         force[2] = max(force[2], cfg.min_thrust_ratio * p.weight)
         horizontal = math.hypot(force[0], force[1])
         max_horizontal = force[2] * math.tan(cfg.max_tilt)

@@ -17,7 +17,7 @@ PACKAGE = "liquid_ros"
 LEADER_BARRIER = {f"safety.{k}": v for k, v in LEADER_FOLLOW_BARRIER.items()}
 """policy_node parameters of the leader barrier: the one evaluation uses."""
 KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
-STACK_KINDS = ("px4_sim", "px4", "crazyflie")
+STACK_KINDS = ("px4_sim", "px4", "crazyflie", "mavros")
 """Launch files of the flight-stack adapters (arguments in ``STACK_LAUNCH_ARGUMENTS``)."""
 
 _COMMON = [
@@ -69,6 +69,11 @@ STACK_LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
         ("cf_prefix", "cf231", "Crazyswarm2 name of the Crazyflie (topics /<cf_prefix>/...)."),
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("use_sim_time", "false", "Follow /clock."),
+    ],
+    "mavros": _COMMON + _POLICY + [
+        ("mavros_ns", "/mavros", "Namespace of the MAVROS node's topics (e.g. /drone1/mavros)."),
+        ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
+        ("use_sim_time", "false", "Follow /clock (SITL with a clock bridge)."),
     ],
 }
 """Per flight-stack launch file: its arguments (kept apart from ``LAUNCH_ARGUMENTS``, whose
@@ -236,6 +241,11 @@ def _stack_specs(kind: str, v: dict[str, str], cfg: Path) -> list[NodeSpec]:
         pol = replace(pol, remappings=[("odom", odom)])
         return [_node("crazyflie_adapter", v, cfg / "crazyflie.yaml", {
             "cf_prefix": cf, "odom_topic": odom, "use_sim_time": sim_time}), pol]
+    if kind == "mavros":  # mavros_adapter relays <mavros_ns>/local_position/odom to odom
+        sim_time = parse_bool(v["use_sim_time"])
+        return [_node("mavros_adapter", v, cfg / "mavros.yaml", {
+            "mavros_ns": v["mavros_ns"], "use_sim_time": sim_time}),
+            _policy_spec(v, v["task"], sim_time, False, cfg)]
     px4 = {"px4_namespace": v["px4_namespace"]}
     if kind == "px4":
         sim_time = parse_bool(v["use_sim_time"])

@@ -102,7 +102,7 @@ class PolicyNode(LifecycleNode):
         safety_cfg = dataclass_from_parameters(self, SafetyConfig, "safety")
         self.hold_pilot = HoldPilot(CF2X, self._make_controller())
         self.startup = Startup(lambda: self._build(cfg, safety_cfg), cfg.warmup_in_background,
-                               log=self.get_logger().info)
+                               log=self.get_logger().info, delay=1.0)
         if self.startup.done.is_set():
             if self.startup.error:
                 self.get_logger().error(f"cannot load the policy: {self.startup.error}")
@@ -337,6 +337,8 @@ class PolicyNode(LifecycleNode):
         if res is None or res.wrench is None:  # no state yet: a command needs one
             return
         self.commands_sent += 1
+        if self.commands_sent == 1 and self.startup is not None:
+            self.startup.start_now()  # the first hold is out: now the heavy loading
         stamp = self.get_clock().now().to_msg()
         self.pubs["cmd"].publish(m.command_msg(self.cfg.output_type, stamp, self.cfg.frame_id,
                                                res.wrench, res.accel, res.yaw_rate))

@@ -97,20 +97,38 @@ class Startup:
         build: The work; called once, in a daemon thread (or inline with ``background=False``).
         background: Run in a thread; False runs it before returning (a blocking configure).
         log: Called once with a line saying how long it took (or why it failed).
+        delay: With ``background``, start the thread only after this many seconds, unless
+            :meth:`start_now` comes first. Importing torch holds the GIL for a second or two,
+            so the node sends its first (hold) command before the heavy work begins.
     """
 
     def __init__(self, build: Callable[[], Any], background: bool = True,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, delay: float = 0.0) -> None:
         self.done = threading.Event()
         self.result: Any = None
         self.error = ""
         self.seconds = float("nan")
         self._build, self._log = build, log
         self._start = time.perf_counter()
-        if background:
-            threading.Thread(target=self._run, name="liquid_ros-startup", daemon=True).start()
-        else:
+        self._started = threading.Lock()
+        self._thread: threading.Thread | None = None
+        if not background:
             self._run()
+        elif delay > 0.0:
+            self._timer = threading.Timer(delay, self.start_now)
+            self._timer.daemon = True
+            self._timer.start()
+        else:
+            self.start_now()
+
+    def start_now(self) -> None:
+        """Start the background work now if it has not started (safe to call repeatedly)."""
+        with self._started:
+            if self._thread is not None or self.done.is_set():
+                return
+            self._thread = threading.Thread(target=self._run, name="liquid_ros-startup",
+                                            daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         try:

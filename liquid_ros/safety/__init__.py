@@ -1,7 +1,8 @@
 """Safety filter: HOCBF barriers, a batched differentiable QP and the run-time SafetyFilter.
 
-Importing this package does not import torch; :mod:`liquid_ros.safety.layer` (the training
-layers ``qp_solve`` and ``BarrierLayer``) does.
+Importing this package imports neither numba nor torch: ``SafetyFilter`` and ``solve_qp``
+(numba kernels) and the training layers ``qp_solve`` and ``BarrierLayer`` (torch) are loaded
+on first access.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from liquid_ros.safety.barriers import (
     speed_discretisation_margin,
 )
 from liquid_ros.safety.config import SafetyConfig, SafetyStatus
-from liquid_ros.safety.filter import SafetyFilter
-from liquid_ros.safety.qp import QPResult, solve_qp
 from liquid_ros.safety.robust import predict_full_state, predict_state, yaw_rate_bound
 
 __all__ = [
@@ -37,7 +36,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # lazy torch import for the training layers
+def __getattr__(name: str):  # noqa: ANN202 - lazy imports: numba (QP) and torch (layers)
+    # The QP pulls in numba (about 0.5 s to import), the layers torch: a node that only needs
+    # SafetyConfig (policy_node's parameters) starts without either.
+    if name in ("SafetyFilter",):
+        from liquid_ros.safety import filter as _filter
+
+        return _filter.SafetyFilter
+    if name in ("QPResult", "solve_qp"):
+        from liquid_ros.safety import qp
+
+        return getattr(qp, name)
     if name in ("BarrierLayer", "qp_solve"):
         from liquid_ros.safety import layer
 

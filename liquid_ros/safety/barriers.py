@@ -14,7 +14,11 @@ worst-case disturbance term of Jankovic's robust CBF, Automatica 2018) with clas
     psi1 = b' + p1 b,   inf_{|e|<=delta} psi1' + p2 psi1 >= 0
     <=>  grad(b).a + v' hess(b) v + (p1 + p2) b' + p1 p2 b - delta >= 0,
 
-a row ``G a <= h`` with ``G = -grad(b)``. With ``|grad b| = 1`` the worst case of the error is
+a row ``G a <= h`` with ``G = -grad(b)`` (Jankovic, "Robust control barrier functions for
+constrained stabilization of nonlinear systems", Automatica 2018). If the true error exceeds
+``delta`` by ``eps``, safety degrades gracefully rather than failing: the rows are then an
+input-to-state-safe CBF (Kolathaya and Ames, IEEE L-CSS 2019) and a state starting safe stays
+within ``eps / (p1 p2)`` of the set. With ``|grad b| = 1`` the worst case of the error is
 the constant ``delta``, and outside the safe set (``b < 0``) the row demands ``b'' >= -p1 p2 b
 - (p1 + p2) b' > 0`` while ``b'`` is not positive: it pushes back from any depth. (The squared
 distance used before had ``2 |v|^2`` in ``b''``, which alone could satisfy the row deep inside.)

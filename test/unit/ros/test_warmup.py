@@ -79,3 +79,14 @@ def test_hold_pilot_lands_when_told():
     pilot.landing = True
     w = pilot.tick(_odom([0.0, 0.0, 1.0]), 0.02)
     assert 0.0 < w[0] < CF2X.weight  # descending, never a zero wrench in the air
+
+
+def test_startup_waits_for_its_delay_or_start_now():
+    import time
+
+    s = Startup(lambda: 7, background=True, log=lambda _: None, delay=30.0)
+    time.sleep(0.2)
+    assert not s.done.is_set()  # still waiting for the delay
+    s.start_now()
+    s.start_now()  # idempotent
+    assert s.wait(5.0) and s.result == 7
