@@ -75,6 +75,7 @@ class PolicyNode(LifecycleNode):
         self.hold_pilot: HoldPilot | None = None
         self.commands_sent = 0
         self._staged: dict[str, tuple[Any, float]] = {}  # inputs received before the loop
+        self._last_status: dict[str, Any] = {}
         self.saliency: SaliencyPublisher | None = None
         self.timer = self.diag_timer = None
         self.subs: list[Any] = []
@@ -218,17 +219,23 @@ class PolicyNode(LifecycleNode):
             return
         self.loop.set_image(rgb, now)
 
-    def _store(self, sample: m.OdomSample, now: float, name: str) -> None:
+    def _store(self, sample: Any, now: float, name: str) -> None:
+        """Hand an (OdomSample, header stamp s) pair to the loop, or keep it until it exists."""
         if self.loop is None:
             self._staged[name] = (sample, now)
         elif name == "odom":
-            self.loop.set_odom(sample, now)
+            self.loop.set_odom(sample[0], now, stamp=sample[1])
         else:
-            self.loop.set_leader(sample, now)
+            self.loop.set_leader(sample[0], now, stamp=sample[1])
+
+    @staticmethod
+    def _stamped(msg: Odometry) -> tuple[m.OdomSample, float]:
+        st = msg.header.stamp  # the loop predicts the state over its age (latency)
+        return m.odom_from_msg(msg), st.sec + st.nanosec * 1e-9
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
-            self._store(m.odom_from_msg(msg), self._now(), "odom")
+            self._store(self._stamped(msg), self._now(), "odom")
         except ValueError as exc:
             self._reject("odom", exc)
             return
@@ -237,7 +244,7 @@ class PolicyNode(LifecycleNode):
 
     def _on_leader(self, msg: Odometry) -> None:
         try:
-            self._store(m.odom_from_msg(msg), self._now(), "leader")
+            self._store(self._stamped(msg), self._now(), "leader")
         except ValueError as exc:
             self._reject("leader", exc)
 
@@ -253,6 +260,7 @@ class PolicyNode(LifecycleNode):
         self.tick_log.append((start, time.perf_counter() - start))
         if res is None:  # no state yet
             return
+        self._last_status = res.status
         if self.saliency is not None:
             self.saliency.update(self.loop, self.get_clock().now().to_msg())
         if res.mode != self._mode:
@@ -319,7 +327,7 @@ class PolicyNode(LifecycleNode):
 
         failed = bool(self.startup is not None and self.startup.error)
         self.hold_pilot.landing |= failed
-        odom = self._staged.get("odom", (None, 0.0))[0]
+        odom = self._staged.get("odom", ((None, 0.0), 0.0))[0][0]
         dt = 1.0 / self.cfg.rate_hz
         wrench = self.hold_pilot.tick(odom, dt)
         if wrench is None:
@@ -362,7 +370,15 @@ class PolicyNode(LifecycleNode):
         ages = self.loop.ages(now)
         level = 0 if self._mode in ("policy", "active") else (
             1 if self._mode in ("hover", "inactive") else 2)
+        status = self._last_status
+        violated = list(status.get("violated") or [])
+        if violated:  # the state is inside a forbidden set now: an error, whatever the command
+            level = 2
+        barrier_values = (status.get("stage1") or {}).get("barrier_values") or {}
         values = {"mode": self._mode, "rate_hz_wall": f"{rate:.1f}",
+                  "violated": ",".join(violated),
+                  **{f"barrier_{k}": f"{v:.3f}" for k, v in barrier_values.items()
+                     if isinstance(v, (int, float))},
                   **{f"{k}_age_s": f"{v:.3f}" for k, v in ages.items()},
                   **self.loop.counters, **{f"rejected_{k}": v for k, v in self.rejected.items()},
                   "last_error": self.loop.last_error}

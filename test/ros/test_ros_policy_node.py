@@ -300,3 +300,22 @@ def test_first_command_comes_with_the_first_odometry(harness):
     assert f.cmds[0][0] - t0 < 0.9
     w = f.wrenches()[0]
     assert np.all(np.isfinite(w)) and w[0] > 0
+
+
+def test_violated_set_is_an_error_diagnostic(harness):
+    h = harness
+    f = Feeder(h)
+    diags: list[DiagnosticArray] = []
+    h.peer.create_subscription(DiagnosticArray, "/diagnostics", diags.append, STATUS_QOS)
+    node = _node(h, diagnostics_period=0.1)
+    below = f.odom(z=0.02)  # under the 0.1 m altitude floor: inside a forbidden set
+
+    def feed():
+        f.pub_img.publish(rgb_to_image_msg(f.rgb, Image()))
+        f.pub_odom.publish(below)
+
+    assert h.spin_until(lambda: any(d.status[0].level == b"\x02" for d in diags), 3.0, feed)
+    values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+    assert "altitude_min" in values["violated"]
+    assert float(values["barrier_altitude_min"]) < 0
+    assert node.loop is not None
