@@ -48,9 +48,11 @@ def safety_config_for(task: str) -> Any:
 
     Altitude floor 0.2 m, speed limit 3 m/s, and for the leader task a 0.5 m keep-out sphere
     around the leader (0.6 m with the 0.1 m margin; the task counts a collision below 0.3 m)
-    with its own gains ``p1 = p2 = 3 /s``, robust to a leader acceleration of 1 m/s^2.
+    with the gains and leader-acceleration bound of ``LEADER_FOLLOW_BARRIER`` (now
+    ``p1 = p2 = 4 /s`` and 3.7 m/s^2, the largest acceleration of the task's own leader
+    trajectories; it was 3 /s and 1 m/s^2, below what the waypoint leaders reach).
 
-    Why those gains: with the default ``p1 = 1 /s`` a follower at the 1 m follow distance
+    Why gains above the default: with the default ``p1 = 1 /s`` a follower at the 1 m follow distance
     closing at only 0.26 m/s is already outside the HOCBF's first set ``b' + p1 b >= 0``; from
     there the barrier only slows the decay of ``b' + p1 b`` and let a learned follower closing
     at 0.5-0.6 m/s reach 0.31 m (seed 100040) while asking for less than 1 m/s^2 of the 4 m/s^2
