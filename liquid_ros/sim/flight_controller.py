@@ -44,9 +44,11 @@ from liquid_ros.sim.flight_controller_loops import (
     LoopGains,
     RatePID,
     VelocityLoop,
+    _body_z,
     allocate,
     attitude_from_accel,
 )
+from liquid_ros.sim.hover_thrust import HoverThrustEstimator
 
 
 class CommandLevel(Enum):
@@ -98,6 +100,9 @@ class FlightControllerConfig:
     """Largest lead (rad) of the integrated heading setpoint over the heading (anti-windup)."""
     gains: LoopGains = field(default_factory=LoopGains)
     """Gains of the cascade."""
+    hover_thrust_tau: float = 0.5
+    """Time constant (s) of the hover-thrust estimate (PX4 mc_hover_thrust_estimator); 0 uses
+    the nominal mass only."""
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -106,6 +111,9 @@ class FlightControllerConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0.0):
                 raise ValueError(f"{name} must be finite and positive, got {v!r}")
+        if not (math.isfinite(self.hover_thrust_tau) and self.hover_thrust_tau >= 0.0):
+            raise ValueError(f"hover_thrust_tau must be finite and >= 0, got "
+                             f"{self.hover_thrust_tau!r}")
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,8 @@ class FlightController:
         self._velocity = VelocityLoop(config.gains)
         self._attitude = AttitudeP(config.gains)
         self._rates = RatePID(params, config.gains)
+        self._hover = HoverThrustEstimator(params.mass, max(config.hover_thrust_tau, 1e-3))
+        self._thrust_z: float | None = None
         self.rejected = 0
         """Number of setpoints rejected as non-finite since construction or :meth:`reset`."""
         self.reset()
@@ -160,6 +170,8 @@ class FlightController:
         self.rejected = 0
         self._velocity.reset()
         self._rates.reset()
+        self._hover.reset()
+        self._thrust_z: float | None = None
 
     def arm(self) -> None:
         """Arm: HOLD at the current position until setpoints stream (no-op when armed)."""
@@ -172,6 +184,7 @@ class FlightController:
         """Disarm now: rotors off (zero wrench) from the next :meth:`update`."""
         self._armed = False
         self._mode = FlightMode.DISARMED
+        self._thrust_z = None
 
     def land(self) -> None:
         """Land now (e.g. an emergency stop or a hand-back); latched until disarmed."""
@@ -262,6 +275,8 @@ class FlightController:
             elif t - self._t_mode >= cfg.hold_time:
                 self._enter(FlightMode.LAND, t)
         pos, vel, quat, omega = _floats(pos), _floats(vel), _floats(quat), _floats(omega)
+        if self.config.hover_thrust_tau > 0.0 and self._thrust_z is not None:
+            self._hover.update(vel[2], self._thrust_z, dt)
         if self._hold_pos is None:
             self._hold_pos = pos
         if self._yaw_sp is None:
@@ -275,7 +290,8 @@ class FlightController:
             else:
                 pos_sp = (self._hold_pos[0], self._hold_pos[1], pos[2])
                 acc = self._velocity.accel(pos, vel, pos_sp, (0.0, 0.0, -cfg.land_speed), dt)
-            q_sp, thrust = attitude_from_accel(acc, self._yaw_sp, self.params, cfg.gains)
+            q_sp, thrust = attitude_from_accel(acc, self._yaw_sp, self.params, cfg.gains,
+                                               self._hover.scale)
             rate_sp = self._attitude.rates(quat, q_sp, 0.0)
             torque = self._rates.torque(omega, rate_sp, dt)
             if mode is FlightMode.LAND and self._landed(t, vel, thrust):
@@ -283,6 +299,7 @@ class FlightController:
                 return np.zeros(4)
         wrench = allocate(thrust, torque, self._mixer, self._mixer_inv,
                           self.params.max_rotor_thrust)
+        self._thrust_z = float(wrench[0]) * _body_z(quat)[2]  # what the estimator sees next
         if not math.isfinite(float(wrench.sum())):
             raise ValueError(f"non-finite state: pos {pos}, vel {vel}, quat {quat}, "
                              f"omega {omega}")
@@ -306,7 +323,8 @@ class FlightController:
             if abs(lead) > limit:
                 yaw_sp = wrap_angle(yaw + math.copysign(limit, lead))
             self._yaw_sp = yaw_sp
-            q_sp, thrust = attitude_from_accel(v[:3], yaw_sp, self.params, self.config.gains)
+            q_sp, thrust = attitude_from_accel(v[:3], yaw_sp, self.params, self.config.gains,
+                                               self._hover.scale)
             rate_sp = self._attitude.rates(quat, q_sp, float(v[3]))
         else:
             q_sp, thrust = v[:4], float(v[4])

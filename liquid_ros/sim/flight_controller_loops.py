@@ -176,7 +176,8 @@ def _unit(v: tuple[float, ...]) -> tuple[float, ...]:
 
 
 def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
-                        gains: LoopGains) -> tuple[tuple[float, float, float, float], float]:
+                        gains: LoopGains, mass_scale: float = 1.0
+                        ) -> tuple[tuple[float, float, float, float], float]:
     """Attitude setpoint (x, y, z, w) and collective thrust (N) for a world acceleration.
 
     Args:
@@ -184,8 +185,9 @@ def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
         yaw: Heading setpoint (rad), ENU.
         params: Airframe (mass, maximum thrust).
         gains: Tilt limit and minimum thrust.
+        mass_scale: Hover-thrust estimate over the nominal (see ``sim.hover_thrust``).
     """
-    m = params.mass
+    m = params.mass * mass_scale
     fx, fy = m * float(accel[0]), m * float(accel[1])
     fz = max(m * (float(accel[2]) + GRAVITY), gains.min_thrust_ratio * params.max_thrust)
     horizontal = math.hypot(fx, fy)

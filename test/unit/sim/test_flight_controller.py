@@ -244,3 +244,19 @@ def test_bad_arguments_raise():
         FlightControllerConfig(setpoint_timeout=0.0).validate()
     with pytest.raises(ValueError):
         FlightController(physics_hz=0.0)
+
+
+def test_hover_thrust_estimate_learns_a_heavier_vehicle():
+    """PX4-like hover-thrust estimation: 20 % more mass is learnt, not a 0.2 g sink forever."""
+    from liquid_ros.sim.hover_thrust import HoverThrustEstimator
+
+    from liquid_ros.control.quadrotor import CF2X
+
+    est = HoverThrustEstimator(CF2X.mass, tau=0.5)
+    m_true, vz, dt = 1.2 * CF2X.mass, 0.0, 1.0 / 240.0
+    thrust = CF2X.weight
+    for _ in range(240 * 4):  # the vehicle answers the thrust with its true mass
+        est.update(vz, thrust, dt)
+        thrust = est.scale * CF2X.weight  # hover thrust from the estimate
+        vz += (thrust / m_true - 9.81) * dt
+    assert abs(est.scale - 1.2) < 0.03
