@@ -248,9 +248,8 @@ def test_bad_arguments_raise():
 
 def test_hover_thrust_estimate_learns_a_heavier_vehicle():
     """PX4-like hover-thrust estimation: 20 % more mass is learnt, not a 0.2 g sink forever."""
-    from liquid_ros.sim.hover_thrust import HoverThrustEstimator
-
     from liquid_ros.control.quadrotor import CF2X
+    from liquid_ros.sim.hover_thrust import HoverThrustEstimator
 
     est = HoverThrustEstimator(CF2X.mass, tau=0.5)
     m_true, vz, dt = 1.2 * CF2X.mass, 0.0, 1.0 / 240.0
