@@ -53,8 +53,9 @@ def safety_config_for(task: str) -> Any:
     trajectories; it was 3 /s and 1 m/s^2, below what the waypoint leaders reach).
 
     Why gains above the default: with the default ``p1 = 1 /s`` a follower at the 1 m follow
-    distance closing at only 0.26 m/s is already outside the HOCBF's first set ``b' + p1 b >= 0``; from
-    there the barrier only slows the decay of ``b' + p1 b`` and let a learned follower closing
+    distance closing at only 0.26 m/s is already outside the HOCBF's first set
+    ``b' + p1 b >= 0``; from there the barrier only slowed the decay of ``b' + p1 b`` and let a
+    learned follower closing
     at 0.5-0.6 m/s reach 0.31 m (seed 100040) while asking for less than 1 m/s^2 of the 4 m/s^2
     available. With ``p1 = 3 /s`` closing speeds up to 0.96 m/s at 1 m lie inside it and the
     least distance over the 50 evaluation episodes became 0.67 m (``checkpoints/README.md``).
