@@ -152,9 +152,14 @@ class SimNodeConfig:
     """Extra env options as a JSON object, e.g. ``{"odom_latency": 0.04, "wind": 0.05}``; they
     override the preset's."""
     wait_for_policy: bool = True
-    """Hold the episode at its start (publishing its first observation, /clock at 0) until a
-    node publishes on ``cmd_topic``, so a policy that takes seconds to start does not find the
-    drone hovering and the leader gone."""
+    """Hold the episode at its start (publishing its first observation; /clock runs on, so nodes
+    on sim time keep ticking) until the policy flies (see ``policy_status_topic``), so a policy that takes seconds to start does not find the drone
+    hovering and the leader gone."""
+    policy_status_topic: str = "policy_node/safety_status"
+    """With ``wait_for_policy``: while a node publishes on this topic (policy_node's
+    ``~/safety_status``), the episode starts at its first status in mode ``policy`` (loaded and
+    flying), not at the position hold it sends while it starts; without a publisher there, at
+    the first valid command. Empty: always the first valid command."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -36,7 +36,7 @@ _LEVEL = [("command_level", "acceleration",
 _SIM = [
     ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
     ("seed", "0", "Episode seed."),
-    ("wait_for_policy", "true", "Hold the episode at t=0 until the first command arrives."),
+    ("wait_for_policy", "true", "Hold the episode at its start until the policy flies."),
     ("loop_episodes", "false", "Run episode after episode (seed, seed + 1, ...)."),
     ("max_episodes", "0", "With loop_episodes: episodes before the launch ends (0: no limit)."),
     ("domain_randomization", "none", "Sim randomisation preset: none or default."),

@@ -15,8 +15,11 @@ failsafe replaces the hover: setpoint timeout -> hold -> land -> disarm, as PX4'
 loss does; ``~/metrics`` then reports ``flight_mode`` and ``mode_steps``. A non-finite
 setpoint or one in another frame is dropped (counted in ``rejected_commands``).
 
-Episodes: with ``wait_for_policy`` the first episode is held at t = 0 (observations and /clock
-keep coming) until the first valid command arrives. Each finished episode is logged (success
+Episodes: with ``wait_for_policy`` the world is held at the episode's start (observations keep
+coming and /clock keeps running, so nodes on sim time tick) until the policy flies: the first
+``mode: policy`` on ``policy_status_topic`` (policy_node's ``~/safety_status``; its first
+commands only hold position while it loads), or the first valid command when nothing publishes
+there. Each finished episode is logged (success
 and metrics). Without ``loop_episodes`` one episode runs; with it, ``max_episodes`` (0: no
 limit). After the last one, with ``exit_when_done``, the executable exits with status 0, so a
 launch file can end the whole launch on it.
@@ -27,7 +30,9 @@ The node itself runs on the wall clock (a ``real_time_factor`` paced loop), neve
 
 from __future__ import annotations
 
+import json
 import signal
+import time
 from typing import Any
 
 import numpy as np
@@ -55,6 +60,9 @@ from liquid_ros.ros.params import (
 from liquid_ros.ros.sim_bridge import SimBridge
 from liquid_ros.ros.usage import print_help_if_asked
 
+STATUS_WAIT_S = 120.0
+"""Wall seconds after the first command to wait for the policy's mode 'policy' (a cold numba
+cache takes about 20 s to compile) before starting anyway."""
 METRICS_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -92,6 +100,12 @@ class SimNode(Node):
         else:
             self._topic = cfg.cmd_topic
             self.create_subscription(WrenchStamped, self._topic, self._on_cmd, m.COMMAND_QOS)
+        self._status_topic = cfg.policy_status_topic if cfg.wait_for_policy else ""
+        if self._status_topic:
+            self.create_subscription(String, self._status_topic, self._on_status, m.STATUS_QOS)
+        self._told, self._t_told = False, 0.0
+        self._t_offset = 0.0
+        """Seconds /clock is ahead of the episode's time (waiting, earlier episodes)."""
         self.camera_info = self._camera_info(env.unwrapped.sim.config.camera)
         self._last_metrics = 0.0
         self._waiting = cfg.wait_for_policy
@@ -125,13 +139,37 @@ class SimNode(Node):
         if not self.bridge.command(values):
             self.get_logger().warning("dropped a non-finite command", throttle_duration_sec=2.0)
         elif self._waiting:
-            self._waiting = False
-            self.get_logger().info(f"first command on {self._topic}: starting episode "
-                                   f"{self.bridge.episode}")
+            if self._status_topic and self.count_publishers(self._status_topic) > 0:
+                if not self._told:  # a policy_node: its first commands hold while it loads
+                    self._told, self._t_told = True, time.monotonic()
+                    self.get_logger().info(f"commands arrive; waiting for {self._status_topic}"
+                                           " to report mode 'policy' before starting")
+                return
+            self._start(f"first command on {self._topic}")
+
+    def _on_status(self, msg: String) -> None:
+        if not self._waiting:
+            return
+        try:
+            mode = json.loads(msg.data).get("mode")
+        except (ValueError, AttributeError):
+            return
+        if mode == "policy":
+            self._start(f"{self._status_topic} reports mode 'policy'")
+
+    def _start(self, why: str) -> None:
+        self._waiting = False
+        self.get_logger().info(f"{why}: starting episode {self.bridge.episode}")
 
     def _on_timer(self) -> None:
         if self._waiting:
+            # The world is held at the episode's start, but /clock runs on, so nodes on sim
+            # time (the policy loading, then flying) keep ticking: like a drone on the pad.
+            self._t_offset += 1.0 / self.cfg.control_rate_hz
             self._publish_observation()
+            if self._told and time.monotonic() - self._t_told > STATUS_WAIT_S:
+                self._start(f"no mode 'policy' on {self._status_topic} within "
+                            f"{STATUS_WAIT_S:.0f} s of the first command")
             return
         if self.finished:
             return
@@ -156,6 +194,7 @@ class SimNode(Node):
             self.finished = True
             return
         self.bridge.episode += 1
+        self._t_offset += self.bridge.time  # /clock keeps running forward across episodes
         self.bridge.reset()
         self._last_metrics = 0.0
         self._publish_observation()
@@ -172,7 +211,7 @@ class SimNode(Node):
         if max_t > 0 and b.time >= max_t and not b.done:
             b.done = True
             b.final_metrics = b.final_metrics or {"stopped_at_max_episode_time": True}
-        stamp = Time(nanoseconds=int(round(b.time * 1e9))).to_msg()
+        stamp = Time(nanoseconds=int(round((b.time + self._t_offset) * 1e9))).to_msg()
         self.pub_clock.publish(Clock(clock=stamp))
         info = b.info
         odom = Odometry()

@@ -82,8 +82,9 @@ def test_sim_node_waits_for_a_policy_before_starting(harness):
     h.peer.create_subscription(Clock, "/clock", clocks.append, 10)
     h.spin(1.0)
     assert len(clocks) > 5  # observations and /clock keep coming while it waits
-    assert all(c.clock.sec == 0 and c.clock.nanosec == 0 for c in clocks)
-    assert sim.bridge.stats["steps"] == 0
+    stamps = [c.clock.sec + c.clock.nanosec * 1e-9 for c in clocks]
+    assert stamps[-1] > stamps[0] and all(b >= a for a, b in zip(stamps, stamps[1:]))
+    assert sim.bridge.stats["steps"] == 0 and sim.bridge.time == 0.0  # the world is held
     pub = h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)  # a policy appears
     h.spin(0.5)
     assert sim.bridge.stats["steps"] == 0  # a publisher alone does not start it
@@ -93,9 +94,27 @@ def test_sim_node_waits_for_a_policy_before_starting(harness):
     h.spin(0.5)
     assert sim.bridge.stats["steps"] == 0  # nor does a rejected command
     w.wrench.force.z = 0.027 * 9.81
-    pub.publish(w)  # the first valid command does
+    pub.publish(w)  # the first valid command does (no policy status topic to wait for)
     assert h.spin_until(lambda: sim.bridge.stats["steps"] > 10, 10.0)
-    assert clocks[-1].clock.sec > 0 or clocks[-1].clock.nanosec > 0
+
+
+def test_sim_node_waits_for_the_policy_to_fly_not_its_hold(harness):
+    """With a policy_node-style status topic, its warm-up hold does not start the episode."""
+    h = harness
+    sim = h.add(SimNode(parameter_overrides=[Parameter("real_time_factor", value=0.0)]))
+    status = h.peer.create_publisher(String, "policy_node/safety_status", 10)
+    cmd = h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)
+    w = WrenchStamped()
+    w.wrench.force.z = 0.027 * 9.81
+
+    def hold():
+        cmd.publish(w)
+        status.publish(String(data=json.dumps({"mode": "warmup"})))
+
+    h.spin(1.0, hold)
+    assert sim.bridge.stats["steps"] == 0  # holding while the policy loads: not started
+    status.publish(String(data=json.dumps({"mode": "policy"})))
+    assert h.spin_until(lambda: sim.bridge.stats["steps"] > 10, 10.0, lambda: cmd.publish(w))
 
 
 def test_sim_node_acceleration_level_setpoints_then_hold_and_land(harness):
