@@ -153,8 +153,8 @@ class SimNodeConfig:
     override the preset's."""
     wait_for_policy: bool = True
     """Hold the episode at its start (publishing its first observation; /clock runs on, so nodes
-    on sim time keep ticking) until the policy flies (see ``policy_status_topic``), so a policy that takes seconds to start does not find the drone
-    hovering and the leader gone."""
+    on sim time keep ticking) until the policy flies (see ``policy_status_topic``), so a policy
+    that takes seconds to start does not find the drone hovering and the leader gone."""
     policy_status_topic: str = "policy_node/safety_status"
     """With ``wait_for_policy``: while a node publishes on this topic (policy_node's
     ``~/safety_status``), the episode starts at its first status in mode ``policy`` (loaded and

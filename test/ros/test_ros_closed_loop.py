@@ -83,7 +83,7 @@ def test_sim_node_waits_for_a_policy_before_starting(harness):
     h.spin(1.0)
     assert len(clocks) > 5  # observations and /clock keep coming while it waits
     stamps = [c.clock.sec + c.clock.nanosec * 1e-9 for c in clocks]
-    assert stamps[-1] > stamps[0] and all(b >= a for a, b in zip(stamps, stamps[1:]))
+    assert stamps[-1] > stamps[0] and all(b >= a for a, b in zip(stamps, stamps[1:], strict=False))
     assert sim.bridge.stats["steps"] == 0 and sim.bridge.time == 0.0  # the world is held
     pub = h.peer.create_publisher(WrenchStamped, "cmd_wrench", 10)  # a policy appears
     h.spin(0.5)
