@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from liquid_ros.control.frames import quat_multiply
 from liquid_ros.safety.config import SafetyConfig
 
 
@@ -48,16 +49,6 @@ def predict_state(pos: np.ndarray, vel: np.ndarray, age: float, accel: np.ndarra
     if not np.all(np.isfinite(a)):
         a = np.zeros(3)
     return pos + vel * t + 0.5 * a * t * t, vel + a * t
-
-
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product of quaternions (x, y, z, w)."""
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz])
 
 
 def predict_full_state(pos: np.ndarray, vel: np.ndarray, quat: np.ndarray,
@@ -117,7 +108,7 @@ def predict_full_state(pos: np.ndarray, vel: np.ndarray, quat: np.ndarray,
                 angle = float(np.linalg.norm(w_mid)) * h
                 if angle > 1e-12:
                     axis = w_mid / np.linalg.norm(w_mid)
-                    q = _quat_mul(q, np.append(axis * np.sin(angle / 2.0),
+                    q = quat_multiply(q, np.append(axis * np.sin(angle / 2.0),
                                                np.cos(angle / 2.0)))
             t -= h
     return p, v, q / np.linalg.norm(q), w

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.control.frames import quat_multiply
+
 EPS = 1e-9
 """Time tolerance (s) for comparing sample and arrival times on a float clock."""
 
@@ -88,15 +90,6 @@ class DelayLine:
         return self.sample(t)[1]
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz])
-
-
 def quat_exp(rotvec: np.ndarray) -> np.ndarray:
     """Unit quaternion (x, y, z, w) of rotation vector ``rotvec`` (3,) in rad."""
     angle = float(np.linalg.norm(rotvec))
@@ -138,7 +131,7 @@ class OdometryNoise:
             self.bias = self.bias + self.walk * math.sqrt(dt) * self.rng.standard_normal(12)
         self._t = t
         err = self.bias + self.white * self.rng.standard_normal(12)
-        quat = _quat_mul(np.asarray(state["quaternion"], float), quat_exp(err[6:9]))
+        quat = quat_multiply(np.asarray(state["quaternion"], float), quat_exp(err[6:9]))
         return {"position": state["position"] + err[0:3],
                 "velocity": state["velocity"] + err[3:6],
                 "quaternion": quat / np.linalg.norm(quat),
