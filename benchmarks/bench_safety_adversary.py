@@ -35,6 +35,7 @@ from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros.config import PolicyNodeConfig
 from liquid_ros.ros.control_loop import PolicyLoop
+from liquid_ros.runtime.decoding import OdomSample
 from liquid_ros.safety import SafetyConfig, SafetyFilter, barrier_names, barrier_values
 from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER
 from liquid_ros.sim.leader_follow_env import LeaderFollowEnv
@@ -43,21 +44,6 @@ ATTACKS = ("floor", "ceiling", "fence", "sphere", "leader", "corner", "charge", 
 DEPTH_TOL = 0.02
 """Crossings deeper than this (m) count against the filter (the issue's acceptance bound)."""
 SPHERE_RADIUS = 0.25
-
-
-@dataclass(frozen=True)
-class Odom:
-    """Odometry sample with the fields PolicyLoop reads (as liquid_ros.ros.messages.OdomSample)."""
-
-    position: np.ndarray
-    velocity: np.ndarray
-    quaternion: np.ndarray
-    angular_velocity: np.ndarray
-
-    def state(self) -> np.ndarray:
-        """Policy state (10,) float32."""
-        return np.concatenate([self.velocity, self.quaternion,
-                               self.angular_velocity]).astype(np.float32)
 
 
 def world_config(sphere: tuple[float, float, float, float], **overrides: float) -> SafetyConfig:
@@ -147,16 +133,16 @@ def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
     loop = PolicyLoop(pilot, safety, AccelerationController(CF2X), node_cfg, CF2X)
     image = np.zeros((8, 8, 3), np.uint8)
     task = env.unwrapped.task
-    lines: deque[tuple[float, Odom, Odom]] = deque()
+    lines: deque[tuple[float, OdomSample, OdomSample]] = deque()
     names = barrier_names(cfg)
     worst = dict.fromkeys(names, -math.inf)
     t = 0.0
     loop.reset()
     for _ in range(int(round(seconds * env.unwrapped.control_hz))):
         lp, lv, _ = task.leader_state(sim.time)
-        lines.append((sim.time, Odom(sim.pos.copy(), sim.vel.copy(), sim.quat.copy(),
+        lines.append((sim.time, OdomSample(sim.pos.copy(), sim.vel.copy(), sim.quat.copy(),
                                      sim.omega.copy()),
-                      Odom(lp, lv, np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3))))
+                      OdomSample(lp, lv, np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3))))
         while len(lines) > 1 and lines[1][0] <= sim.time - latency + 1e-9:
             lines.popleft()
         stamp, own, lead = lines[0]
