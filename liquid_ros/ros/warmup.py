@@ -51,42 +51,6 @@ def warm_kernels(policy: Any, make_safety: Callable[[], Any], image_size: tuple[
     safety.filter_wrench(np.array([0.3, 1e-3, -1e-3, 1e-4]))
 
 
-class KernelWarmup:
-    """Runs :func:`warm_kernels` in a daemon thread; ``ready`` once it finished (or failed).
-
-    Args:
-        policy, make_safety, image_size: See :func:`warm_kernels`.
-        log: Called once with a line saying how long it took (or why it failed).
-    """
-
-    def __init__(self, policy: Any, make_safety: Callable[[], Any],
-                 image_size: tuple[int, int], log: Callable[[str], None] = print) -> None:
-        self.ready = threading.Event()
-        self.seconds = float("nan")
-        self.error = ""
-        self._log = log
-        self._thread = threading.Thread(target=self._run, args=(policy, make_safety, image_size),
-                                        name="liquid_ros-kernel-warmup", daemon=True)
-        self._start = time.perf_counter()
-        self._thread.start()
-
-    def _run(self, policy: Any, make_safety: Callable[[], Any],
-             image_size: tuple[int, int]) -> None:
-        try:
-            warm_kernels(policy, make_safety, image_size)
-        except Exception as exc:  # noqa: BLE001 - the loop's own error handling takes over
-            self.error = f"{type(exc).__name__}: {exc}"
-        self.seconds = time.perf_counter() - self._start
-        self._log(f"kernels ready after {self.seconds:.1f} s" if not self.error else
-                  f"kernel warm-up failed after {self.seconds:.1f} s ({self.error}); "
-                  "the control loop compiles on first use")
-        self.ready.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until ready (or ``timeout`` s); True if ready."""
-        return self.ready.wait(timeout)
-
-
 class Startup:
     """Runs ``build()`` (import torch, load the policy, compile the kernels) off the main thread.
 
@@ -203,9 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default="fly_to_target",
                         help="shipped checkpoint to warm the policy kernels with")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    policy, _, _ = load_or_init_policy("", args.task)
-    warm = KernelWarmup(policy, SafetyFilter, (64, 64), log=print)
-    warm.wait()
-    print(f"total {time.perf_counter() - start:.1f} s")
-    return 1 if warm.error else 0
+    def build() -> None:
+        policy, _, _ = load_or_init_policy("", args.task)
+        warm_kernels(policy, SafetyFilter, (64, 64))
+
+    return 1 if Startup(build, background=False, log=print).error else 0

@@ -10,7 +10,7 @@ from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros.messages import OdomSample
 from liquid_ros.ros.policy_source import load_or_init_policy
-from liquid_ros.ros.warmup import HoldPilot, KernelWarmup, Startup
+from liquid_ros.ros.warmup import HoldPilot, Startup, warm_kernels
 from liquid_ros.safety.filter import SafetyFilter
 
 
@@ -48,10 +48,10 @@ def test_kernel_warmup_finishes_and_leaves_the_policy_untouched():
     policy, _, _ = load_or_init_policy("", "fly_to_target")
     policy.reset()
     lines: list[str] = []
-    warm = KernelWarmup(policy, SafetyFilter, (64, 64), log=lines.append)
+    warm = Startup(lambda: warm_kernels(policy, SafetyFilter, (64, 64)), log=lines.append)
     assert warm.wait(300.0)
     assert warm.error == "" and math.isfinite(warm.seconds)
-    assert lines and "kernels ready" in lines[0]
+    assert lines and "ready after" in lines[0]
     assert getattr(policy, "_hx", None) is None  # stepped a copy, not the node's policy
 
 
