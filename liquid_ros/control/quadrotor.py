@@ -145,6 +145,18 @@ class QuadrotorParams:
         """Rotor thrusts (N), shape (..., 4), that produce ``wrench`` (..., 4) exactly."""
         return np.asarray(wrench) @ np.linalg.inv(self.mixer()).T
 
+    @cached_property
+    def _mixer_inv(self) -> np.ndarray:
+        return np.linalg.inv(self.mixer())
+
+    def feasible_thrusts(self, wrench: np.ndarray) -> np.ndarray:
+        """Rotor thrusts (..., 4) for ``wrench`` (..., 4), each clipped to its limits.
+
+        The actuator model of the simulator (and of the start-up hold): the exact rotor
+        thrusts of the inverse mixer, clipped to ``[0, max_rotor_thrust]``.
+        """
+        return np.clip(np.asarray(wrench) @ self._mixer_inv.T, 0.0, self.max_rotor_thrust)
+
     def wrench_from_thrusts(self, thrusts: np.ndarray) -> np.ndarray:
         """Wrench (..., 4) produced by rotor thrusts (..., 4) in N."""
         return np.asarray(thrusts) @ self.mixer().T

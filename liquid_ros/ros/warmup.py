@@ -121,7 +121,6 @@ class HoldPilot:
         self.params = params
         self.controller = AccelerationController(params, controller.config)
         self._mixer = params.mixer()
-        self._mixer_inv = np.linalg.inv(self._mixer)
         self.hold: np.ndarray | None = None
         self.landing = False
         self.accel = np.zeros(3)
@@ -145,8 +144,7 @@ class HoldPilot:
         self.accel = accel
         wrench = self.controller.compute(odom.position, odom.velocity, odom.quaternion,
                                          odom.angular_velocity, accel, 0.0, dt)
-        thrusts = np.clip(self._mixer_inv @ wrench, 0.0, self.params.max_rotor_thrust)
-        out = self._mixer @ thrusts
+        out = self._mixer @ self.params.feasible_thrusts(wrench)
         if not np.all(np.isfinite(out)):
             return np.array([self.params.weight, 0.0, 0.0, 0.0])
         return out

@@ -89,7 +89,6 @@ class QuadrotorSim:
         self.dt = 1.0 / config.physics_hz
         self.client = p.connect(p.DIRECT)
         self._mixer = self.params.mixer()
-        self._mixer_inv = np.linalg.inv(self._mixer)
         self._motor_alpha = (1.0 - float(np.exp(-self.dt / config.motor_tau))
                              if config.motor_tau > 0.0 else 1.0)
         self._rotor_xy = self.params.arm / np.sqrt(2.0) * np.array(
@@ -174,7 +173,7 @@ class QuadrotorSim:
         w = np.asarray(wrench, dtype=float).reshape(-1)
         if w.shape != (4,) or not np.all(np.isfinite(w)):
             raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
-        thrusts = np.clip(self._mixer_inv @ w, 0.0, self.params.max_rotor_thrust)
+        thrusts = self.params.feasible_thrusts(w)
         self.rotor_rpm_cmd = self.params.rpm_from_thrusts(thrusts)
         self.wrench = self._mixer @ thrusts
         return self.wrench.copy()
