@@ -66,15 +66,12 @@ class CrazyflieAdapter(Node):
             self.get_logger().warning(f"dropped odometry: {exc}", throttle_duration_sec=2.0)
 
     def _on_cmd(self, msg: AccelStamped) -> None:
-        a = msg.accel
         now = self._now()
         try:
-            if msg.header.frame_id not in ("odom", ""):
-                raise st.StackConversionError(f"frame {msg.header.frame_id!r} is not 'odom'")
+            accel, yaw_rate = st.accel_setpoint(msg)
             if self.odom is None or now - self._t_odom > self.cfg.cmd_timeout:
                 raise st.StackConversionError("no fresh odometry to anchor the reference")
-            fields = st.crazyflie_full_state(self.odom, [a.linear.x, a.linear.y, a.linear.z],
-                                             a.angular.z, self.cfg.lookahead)
+            fields = st.crazyflie_full_state(self.odom, accel, yaw_rate, self.cfg.lookahead)
         except st.StackConversionError as exc:
             self.counters["rejected_commands"] += 1
             self.get_logger().warning(f"dropped a setpoint: {exc}", throttle_duration_sec=2.0)

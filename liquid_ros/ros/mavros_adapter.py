@@ -119,15 +119,12 @@ class MavrosAdapter(Node):
         self.mode = mode
 
     def _on_cmd(self, msg: AccelStamped) -> None:
-        a = msg.accel
         now = self._now()
         try:
-            if msg.header.frame_id not in ("odom", ""):
-                raise st.StackConversionError(f"frame {msg.header.frame_id!r} is not 'odom'")
+            accel, yaw_rate = st.accel_setpoint(msg)
             if now - self._t_odom > self.cfg.odom_timeout:
                 raise st.StackConversionError("MAVROS odometry is stale")
-            fields = st.mavros_position_target([a.linear.x, a.linear.y, a.linear.z],
-                                               a.angular.z)
+            fields = st.mavros_position_target(accel, yaw_rate)
         except st.StackConversionError as exc:
             self.counters["rejected_commands"] += 1
             self.get_logger().warning(f"dropped a setpoint: {exc}", throttle_duration_sec=2.0)

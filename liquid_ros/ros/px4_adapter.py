@@ -90,11 +90,8 @@ class Px4Adapter(Node):
         return self._t_stream is not None
 
     def _on_cmd(self, msg: AccelStamped) -> None:
-        a = msg.accel
         try:
-            if msg.header.frame_id not in ("odom", ""):
-                raise st.StackConversionError(f"frame {msg.header.frame_id!r} is not 'odom'")
-            cmd = st.check_accel([a.linear.x, a.linear.y, a.linear.z], a.angular.z)
+            cmd = st.accel_setpoint(msg)
         except st.StackConversionError as exc:
             self.counters["rejected_commands"] += 1
             self.get_logger().warning(f"dropped a setpoint: {exc}", throttle_duration_sec=2.0)

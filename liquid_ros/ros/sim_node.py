@@ -59,6 +59,7 @@ from liquid_ros.ros.params import (
 )
 from liquid_ros.ros.sim_bridge import SimBridge
 from liquid_ros.ros.usage import print_help_if_asked
+from liquid_ros.runtime.stacks import StackConversionError, accel_setpoint
 
 STATUS_WAIT_S = 120.0
 """Wall seconds after the first command to wait for the policy's mode 'policy' (a cold numba
@@ -126,14 +127,14 @@ class SimNode(Node):
         self._take(m.wrench_from_msg(msg))
 
     def _on_accel(self, msg: AccelStamped) -> None:
-        if msg.header.frame_id not in ("odom", ""):
+        try:
+            accel, yaw_rate = accel_setpoint(msg)
+        except StackConversionError as exc:  # another frame, or NaN (never reaches the sim)
             self.bridge.stats["rejected_commands"] += 1
-            self.get_logger().warning(f"dropped a setpoint in frame {msg.header.frame_id!r}: "
-                                      "cmd_accel is world ENU, frame 'odom'",
-                                      throttle_duration_sec=2.0)
+            self.get_logger().warning(f"dropped a setpoint: {exc} (cmd_accel is world ENU, "
+                                      "frame 'odom')", throttle_duration_sec=2.0)
             return
-        a = msg.accel
-        self._take(np.array([a.linear.x, a.linear.y, a.linear.z, a.angular.z]))
+        self._take(np.append(accel, yaw_rate))
 
     def _take(self, values: np.ndarray) -> None:
         if not self.bridge.command(values):

@@ -71,6 +71,25 @@ def check_accel(accel_enu: Any, yaw_rate: float) -> tuple[np.ndarray, float]:
     return a, float(yaw_rate)
 
 
+def accel_setpoint(msg: Any) -> tuple[np.ndarray, float]:
+    """The setpoint of a geometry_msgs/AccelStamped from policy_node (``cmd_accel``).
+
+    Args:
+        msg: AccelStamped (duck-typed): frame ``odom`` (or empty), ``accel.linear`` world ENU
+            m/s^2, ``accel.angular.z`` yaw rate rad/s.
+
+    Returns:
+        ``(accel (3,) float64, yaw_rate)``, checked by :func:`check_accel`.
+
+    Raises:
+        StackConversionError: Another frame, or a non-finite value.
+    """
+    if msg.header.frame_id not in ("odom", ""):
+        raise StackConversionError(f"frame {msg.header.frame_id!r} is not 'odom'")
+    a = msg.accel
+    return check_accel([a.linear.x, a.linear.y, a.linear.z], a.angular.z)
+
+
 # ------------------------------------------------------------------------------------ PX4
 PX4_POSE_FRAME_NED = 1
 PX4_VELOCITY_FRAME_NED = 1

@@ -138,3 +138,20 @@ def test_fill_nested():
     msg = SimpleNamespace(a=0, b=SimpleNamespace(x=0.0, y=0.0))
     s.fill(msg, {"a": 3, "b": {"x": 1.0}})
     assert (msg.a, msg.b.x, msg.b.y) == (3, 1.0, 0.0)
+
+
+def test_accel_setpoint_reads_cmd_accel_and_rejects_other_frames():
+    def msg(frame, x=1.0):
+        linear = SimpleNamespace(x=x, y=-2.0, z=0.5)
+        angular = SimpleNamespace(z=0.3)
+        return SimpleNamespace(header=SimpleNamespace(frame_id=frame),
+                               accel=SimpleNamespace(linear=linear, angular=angular))
+
+    accel, yaw_rate = s.accel_setpoint(msg("odom"))
+    np.testing.assert_array_equal(accel, [1.0, -2.0, 0.5])
+    assert yaw_rate == pytest.approx(0.3)
+    assert s.accel_setpoint(msg(""))[1] == pytest.approx(0.3)
+    with pytest.raises(s.StackConversionError, match="frame"):
+        s.accel_setpoint(msg("base_link"))
+    with pytest.raises(s.StackConversionError, match="non-finite"):
+        s.accel_setpoint(msg("odom", x=float("nan")))
