@@ -100,9 +100,12 @@ class PolicyNode(LifecycleNode):
         if cfg.checkpoint and not Path(cfg.checkpoint).is_file():
             self.get_logger().error(f"cannot load the policy: no file {cfg.checkpoint}")
             return TransitionCallbackReturn.FAILURE
+        # Parameters are read here, on the executor's thread; the start-up thread gets values.
         safety_cfg = dataclass_from_parameters(self, SafetyConfig, "safety")
-        self.hold_pilot = HoldPilot(CF2X, self._make_controller())
-        self.startup = Startup(lambda: self._build(cfg, safety_cfg), cfg.warmup_in_background,
+        controller = self._make_controller()
+        self.hold_pilot = HoldPilot(CF2X, controller)  # holds with its own copy
+        self.startup = Startup(lambda: self._build(cfg, safety_cfg, controller),
+                               cfg.warmup_in_background,
                                log=self.get_logger().info, delay=1.0)
         if self.startup.done.is_set():
             if self.startup.error:
@@ -126,7 +129,8 @@ class PolicyNode(LifecycleNode):
         self.diag_timer = self.create_timer(cfg.diagnostics_period, self._publish_diagnostics)
         return OK
 
-    def _build(self, cfg: PolicyNodeConfig, safety_cfg: SafetyConfig) -> dict[str, Any]:
+    def _build(self, cfg: PolicyNodeConfig, safety_cfg: SafetyConfig,
+               controller: AccelerationController) -> dict[str, Any]:
         """Start-up work, off the main thread: torch, the policy, its loop, the kernels."""
         import torch
 
@@ -141,7 +145,7 @@ class PolicyNode(LifecycleNode):
         torch.set_num_threads(cfg.torch_threads)
         policy, source, warning = load_or_init_policy(cfg.checkpoint, cfg.task)
         size, period = policy_image_size(policy), policy_period(policy)
-        loop = PolicyLoop(policy, SafetyFilter(safety_cfg, CF2X), self._make_controller(), cfg,
+        loop = PolicyLoop(policy, SafetyFilter(safety_cfg, CF2X), controller, cfg,
                           CF2X, policy_period=period)
         warm_kernels(policy, lambda: SafetyFilter(safety_cfg, CF2X), size)
         return {"loop": loop, "source": source, "warning": warning, "image_size": size,
