@@ -101,3 +101,29 @@ class CrazyflieAdapterConfig:
         _positive(self, "cmd_timeout")
         if self.lookahead < 0.0 or self.remain_valid_ms < 0:
             raise ValueError("lookahead and remain_valid_ms must be >= 0")
+
+
+@dataclass(frozen=True)
+class MavrosAdapterConfig:
+    """mavros_adapter parameters (read once at start).
+
+    Attributes:
+        mavros_ns: Namespace of the MAVROS node's topics ('/mavros', '/drone1/mavros').
+        cmd_timeout: Age (s) after which the last cmd_accel is stale (< 0.5: PX4 wants
+            setpoints above 2 Hz).
+        odom_timeout: Age (s) after which MAVROS's odometry is stale; setpoints stop.
+        cmd_topic: AccelStamped setpoints from policy_node (world ENU, frame 'odom').
+        odom_topic: nav_msgs/Odometry published for policy_node (pose ENU, twist body FLU).
+    """
+
+    mavros_ns: str = "/mavros"
+    cmd_timeout: float = 0.3
+    odom_timeout: float = 0.5
+    cmd_topic: str = "cmd_accel"
+    odom_topic: str = "odom"
+
+    def __post_init__(self) -> None:
+        _positive(self, "cmd_timeout", "odom_timeout")
+        if self.cmd_timeout >= 0.5:
+            raise ValueError("cmd_timeout must be < 0.5 s: autopilots want setpoints above "
+                             f"2 Hz, got {self.cmd_timeout}")

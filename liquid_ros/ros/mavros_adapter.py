@@ -24,7 +24,6 @@ logged on change. Needs mavros_msgs (``interfaces/README.md``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from geometry_msgs.msg import AccelStamped
@@ -33,35 +32,11 @@ from rclpy.node import Node
 
 from liquid_ros.ros import messages as m
 from liquid_ros.ros.adapter_common import import_types, run_node
+from liquid_ros.ros.adapter_config import MavrosAdapterConfig
 from liquid_ros.ros.params import dataclass_from_parameters, declare_dataclass_parameters
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.runtime import stacks as st
 from liquid_ros.runtime.decoding import odometry
-
-
-@dataclass(frozen=True)
-class MavrosAdapterConfig:
-    """mavros_adapter parameters (read once at start).
-
-    Attributes:
-        mavros_ns: Namespace of the MAVROS node's topics ('/mavros', '/drone1/mavros').
-        cmd_timeout: Age (s) after which the last cmd_accel is stale (< 0.5: PX4 wants
-            setpoints above 2 Hz).
-        odom_timeout: Age (s) after which MAVROS's odometry is stale; setpoints stop.
-        cmd_topic: AccelStamped setpoints from policy_node (world ENU, frame 'odom').
-        odom_topic: nav_msgs/Odometry published for policy_node (pose ENU, twist body FLU).
-    """
-
-    mavros_ns: str = "/mavros"
-    cmd_timeout: float = 0.3
-    odom_timeout: float = 0.5
-    cmd_topic: str = "cmd_accel"
-    odom_topic: str = "odom"
-
-    def __post_init__(self) -> None:
-        if not (0.0 < self.cmd_timeout < 0.5 and self.odom_timeout > 0.0):
-            raise ValueError("need 0 < cmd_timeout < 0.5 and odom_timeout > 0, got "
-                             f"{self.cmd_timeout}, {self.odom_timeout}")
 
 
 class MavrosAdapter(Node):
