@@ -189,3 +189,37 @@ def test_sim_node_rejects_a_bad_command_level(harness):
     with pytest.raises(ValueError, match="command_level"):
         SimNode(parameter_overrides=[Parameter("env_args",
                                                value='{"command_level": "acceleration"}')])
+
+
+def test_sim_node_logs_each_episode_and_finishes_after_max_episodes(harness):
+    """loop_episodes + max_episodes: N results, then ``finished`` (main() then exits 0)."""
+    h = harness
+    sim = h.add(SimNode(parameter_overrides=[
+        Parameter("real_time_factor", value=0.0), Parameter("wait_for_policy", value=False),
+        Parameter("max_episode_time", value=0.3), Parameter("loop_episodes", value=True),
+        Parameter("max_episodes", value=2)]))
+    clocks: list[Clock] = []
+    h.peer.create_subscription(Clock, "/clock", clocks.append, 100)
+    assert h.spin_until(lambda: sim.finished, 30.0)
+    assert len(sim.results) == 2 and [r["episode"] for r in sim.results] == [0, 1]
+    assert all(r["done"] and r["steps"] > 0 for r in sim.results)
+    h.spin(0.3)
+    stamps = [c.clock.sec + c.clock.nanosec * 1e-9 for c in clocks]
+    assert all(b >= a for a, b in zip(stamps, stamps[1:], strict=False))  # never backwards
+    steps = sim.bridge.stats["steps"]
+    h.spin(0.3)
+    assert sim.bridge.stats["steps"] == steps  # finished: no more stepping
+
+
+def test_sim_node_without_loop_runs_one_episode_and_logs_its_result(harness):
+    from liquid_ros.ros.sim_node import _episode_line
+
+    sim = harness.add(SimNode(parameter_overrides=[
+        Parameter("real_time_factor", value=0.0), Parameter("wait_for_policy", value=False),
+        Parameter("max_episode_time", value=0.3)]))
+    assert harness.spin_until(lambda: sim.finished, 30.0)
+    assert len(sim.results) == 1
+    line = _episode_line({"episode": 0, "is_success": True, "sim_time": 2.5,
+                          "env_metrics": {"final_distance": 0.29, "crashed": False},
+                          "commands": 10, "fallback_fraction": 0.0})
+    assert line.startswith("episode 0: SUCCESS after 2.50 s") and "final_distance=0.29" in line
