@@ -37,6 +37,7 @@ from enum import Enum
 
 import numpy as np
 
+from liquid_ros.control.levels import SETPOINT_SIZE, CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.control.rotation import wrap_angle, yaw_from_quat
 from liquid_ros.sim.flight_controller_loops import (
@@ -49,24 +50,6 @@ from liquid_ros.sim.flight_controller_loops import (
     attitude_from_accel,
 )
 from liquid_ros.sim.hover_thrust import HoverThrustEstimator
-
-
-class CommandLevel(Enum):
-    """What a setpoint commands; its ``values`` layout and size are in :data:`SETPOINT_SIZE`."""
-
-    ACCELERATION = "acceleration"
-    """World acceleration ENU (3) m/s^2 and yaw rate (1) rad/s (PX4 TrajectorySetpoint)."""
-    ATTITUDE_THRUST = "attitude_thrust"
-    """Attitude quaternion (4) (x, y, z, w) and collective thrust (1) N."""
-    RATES_THRUST = "rates_thrust"
-    """Body rates FLU (3) rad/s and collective thrust (1) N."""
-    WRENCH = "wrench"
-    """Collective thrust (1) N and body torques FLU (3) N m, passed to the mixer."""
-
-
-SETPOINT_SIZE = {CommandLevel.ACCELERATION: 4, CommandLevel.ATTITUDE_THRUST: 5,
-                 CommandLevel.RATES_THRUST: 4, CommandLevel.WRENCH: 4}
-"""Number of values of a setpoint at each level."""
 
 
 class FlightMode(Enum):
