@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.convert import bag_to_dataset
+from liquid_ros.bags.reader import ReadConfig
+from liquid_ros.bags.writer import BagWriter
 from liquid_ros.control.quadrotor import CF2X, GRAVITY
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_reader import ReadConfig
-from liquid_ros.train.bag_writer import BagWriter
-from liquid_ros.train.bags import bag_to_dataset
 
 BASE = 1_700_000_000_000_000_000
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.train.backends import ProcessBackend, RayBackend, throughput
-from liquid_ros.train.episodes import ExpertEpisode
-from liquid_ros.train.rollouts import Backend, run_episodes
+from liquid_ros.rollouts.backends import ProcessBackend, RayBackend, throughput
+from liquid_ros.rollouts.episodes import ExpertEpisode
+from liquid_ros.rollouts.runner import Backend, run_episodes
 
 EPISODE = ExpertEpisode("leader_follow", {"episode_seconds": 5.0, "image_width": 64,
                                           "image_height": 64})

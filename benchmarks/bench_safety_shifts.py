@@ -24,11 +24,11 @@ import numpy as np
 import liquid_ros.sim as lsim
 from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
+from liquid_ros.rollouts.policy_episode import load_cached, safety_config_for
 from liquid_ros.ros.config import PolicyNodeConfig
 from liquid_ros.ros.control_loop import PolicyLoop
 from liquid_ros.ros.policy_source import policy_period, shipped_checkpoint
 from liquid_ros.safety import SafetyFilter, barrier_names, barrier_values
-from liquid_ros.train.closed_loop import load_cached, safety_config_for
 
 ENVS = {"fly_to_target": "liquid_ros/FlyToTarget-v0",
         "leader_follow": "liquid_ros/LeaderFollow-v0"}

@@ -14,14 +14,15 @@ import sys
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("liquid_ros.ros.demo", "closed-loop demo: sim_node + policy_node over real DDS"),
-    "collect": ("liquid_ros.train.collect", "record expert demonstrations in simulation"),
+    "collect": ("liquid_ros.rollouts.collect", "record expert demonstrations in simulation"),
     "train": ("liquid_ros.train.imitation", "imitation learning (BPTT) on collected data"),
-    "eval": ("liquid_ros.train.evaluate", "closed-loop evaluation of a checkpoint in simulation"),
-    "compare": ("liquid_ros.train.compare", "train and evaluate model families side by side"),
-    "bag-to-dataset": ("liquid_ros.train.bags", "convert a rosbag2 recording to a dataset"),
-    "replay": ("liquid_ros.train.replay", "open-loop replay of a recording through a policy"),
+    "eval": ("liquid_ros.evaluation.evaluate",
+             "closed-loop evaluation of a checkpoint in simulation"),
+    "compare": ("liquid_ros.evaluation.compare", "train and evaluate model families side by side"),
+    "bag-to-dataset": ("liquid_ros.bags.convert", "convert a rosbag2 recording to a dataset"),
+    "replay": ("liquid_ros.evaluation.replay", "open-loop replay of a recording through a policy"),
     "warmup": ("liquid_ros.ros.warmup", "compile numba kernels into the cache (after install)"),
-    "record-sim": ("liquid_ros.train.bag_record", "record simulated episodes as rosbag2 (MCAP)"),
+    "record-sim": ("liquid_ros.bags.record", "record simulated episodes as rosbag2 (MCAP)"),
     "export": ("liquid_ros.models.export", "export a checkpoint's step to ONNX or TorchScript"),
 }
 

@@ -7,16 +7,16 @@ from typing import Any
 import numpy as np
 from sensor_msgs.msg import Image
 
+from liquid_ros.models.saliency import saliency_maps
 from liquid_ros.ros import messages as m
 from liquid_ros.ros.control_loop import PolicyLoop
-from liquid_ros.train.saliency import saliency_maps
 
 
 class SaliencyPublisher:
     """Publishes a mono8 saliency map of the frame every ``every`` policy steps.
 
     The map is gradient x input of the policy's normalised action with respect to the image
-    (``liquid_ros.train.saliency``), taken with the recurrent memory the policy had before that
+    (``liquid_ros.models.saliency``), taken with the recurrent memory the policy had before that
     step, scaled to 0-255 by its own maximum.
 
     Args:

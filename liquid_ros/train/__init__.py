@@ -1,1 +1,1 @@
-"""liquid_ros.train."""
+"""Imitation learning: datasets, sequence batches, the BPTT trainer, imitation and DAgger."""

@@ -21,13 +21,13 @@ from typing import Any
 
 import torch
 
+from liquid_ros.evaluation.plots import plot_loss
 from liquid_ros.models.encoder import ENCODERS
-from liquid_ros.train.backends import add_backend_arguments, backend_from_args
-from liquid_ros.train.closed_loop import PolicyEpisode, safety_config_for
-from liquid_ros.train.collect import parse_env_kwargs
+from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args
+from liquid_ros.rollouts.collect import parse_env_kwargs
+from liquid_ros.rollouts.policy_episode import PolicyEpisode, safety_config_for
+from liquid_ros.rollouts.runner import run_episodes
 from liquid_ros.train.dataset import load_dataset, read_manifest, save_episode, write_manifest
-from liquid_ros.train.plots import plot_loss
-from liquid_ros.train.rollouts import run_episodes
 from liquid_ros.train.sequences import AugmentConfig
 from liquid_ros.train.trainer import TrainConfig, Trainer
 

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from liquid_ros.train import collect, evaluate, imitation
+from liquid_ros.evaluation import evaluate
+from liquid_ros.rollouts import collect
+from liquid_ros.train import imitation
 from liquid_ros.train.dataset import read_manifest
 
 

@@ -16,11 +16,11 @@ import sys
 import numpy as np
 import pytest
 
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.reader import ReadConfig, read_bag
+from liquid_ros.bags.writer import BagWriter
 from liquid_ros.runtime import decoding
 from liquid_ros.runtime.decoding import ImageDecodeError
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_reader import ReadConfig, read_bag
-from liquid_ros.train.bag_writer import BagWriter
 
 SIZE = (64, 64)
 RNG = np.random.default_rng(17)
@@ -240,7 +240,7 @@ def test_bad_arguments_and_odometry_raise():
 
 
 def test_decoding_and_bag_reader_import_without_ros():
-    code = ("import sys, liquid_ros.runtime.decoding, liquid_ros.train.bag_reader, "
+    code = ("import sys, liquid_ros.runtime.decoding, liquid_ros.bags.reader, "
             "liquid_ros.ros.image_conversion; "
             "assert not [m for m in sys.modules if m.split('.')[0] in "
             "('rclpy', 'sensor_msgs', 'nav_msgs')], 'ROS imported'")

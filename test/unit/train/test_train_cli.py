@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liquid_ros.train import collect, evaluate, imitation
-from liquid_ros.train.closed_loop import PolicyResult
-from liquid_ros.train.collect import parse_env_kwargs
-from liquid_ros.train.compare import markdown
-from liquid_ros.train.episodes import Perturbation, env_settings
-from liquid_ros.train.evaluate import summarise
+from liquid_ros.evaluation import evaluate
+from liquid_ros.evaluation.compare import markdown
+from liquid_ros.evaluation.evaluate import summarise
+from liquid_ros.rollouts import collect
+from liquid_ros.rollouts.collect import parse_env_kwargs
+from liquid_ros.rollouts.episodes import Perturbation, env_settings
+from liquid_ros.rollouts.policy_episode import PolicyResult
+from liquid_ros.train import imitation
 
 
 def test_env_kwargs_parse_json_or_string():
@@ -97,7 +99,7 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
 def test_compare_trains_every_family_with_the_same_arguments(tmp_path):
     from pathlib import Path
 
-    from liquid_ros.train import compare
+    from liquid_ros.evaluation import compare
 
     args = compare._parser().parse_args([
         "--data-leader-follow", "d", "--out", str(tmp_path), "--epochs", "15", "--lr", "5e-3",

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from liquid_ros.models.saliency import saliency_maps
 from liquid_ros.train.dataset import Episode
 from liquid_ros.train.imitation import build_policy
-from liquid_ros.train.saliency import saliency_maps
 from liquid_ros.train.sequences import AugmentConfig, make_batch, window_index
 from liquid_ros.train.trainer import TrainConfig, Trainer, split_episodes
 

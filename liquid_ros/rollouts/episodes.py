@@ -1,6 +1,6 @@
 """Episode functions: the expert flying (collection) and a policy flying (DAgger, evaluation).
 
-Both are picklable dataclasses called as ``fn(seed)``, so :func:`~liquid_ros.train.rollouts.
+Both are picklable dataclasses called as ``fn(seed)``, so :func:`~liquid_ros.rollouts.runner.
 run_episodes` can run them in worker processes. Every random draw comes from the seed: the env
 through ``reset(seed=seed)``, exploration noise and image perturbations through a NumPy
 generator seeded with ``seed``.

@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from test_backends_helpers import EXPERT, SEEDS, Faulty, assert_same_episodes, attempts
 
-from liquid_ros.train.backends import RayBackend, make_backend
+from liquid_ros.rollouts.backends import RayBackend, make_backend
+from liquid_ros.rollouts.runner import LocalBackend, run_episodes
 from liquid_ros.train.dataset import MANIFEST, episode_filename, save_episode, write_manifest
-from liquid_ros.train.rollouts import LocalBackend, run_episodes
 
 ray = pytest.importorskip("ray")
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.bags import messages as bm
 from liquid_ros.runtime import decoding
-from liquid_ros.train import bag_messages as bm
 
 ROLE_TYPES: dict[str, tuple[str, ...]] = {
     "image": bm.IMAGE_TYPES, "odom": (bm.ODOMETRY,), "command": bm.COMMAND_TYPES,

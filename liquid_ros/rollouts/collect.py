@@ -1,8 +1,8 @@
 """``liquid-ros collect``: record expert demonstrations.
 
 The privileged expert flies each episode with Ornstein-Uhlenbeck exploration noise on its action
-(see :class:`~liquid_ros.train.episodes.ExplorationNoise`), so the data also shows states off the
-expert's own path and how it recovers from them, the usual remedy for compounding errors in
+(see :class:`~liquid_ros.rollouts.episodes.ExplorationNoise`), so the data also shows states off
+the expert's own path and how it recovers from them, the usual remedy for compounding errors in
 imitation learning; the stored label is always the expert's clean action.
 
 Episodes run in parallel local processes and are saved one file per seed as they finish; an
@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from liquid_ros.train.backends import add_backend_arguments, backend_from_args, throughput
+from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args, throughput
+from liquid_ros.rollouts.episodes import ExpertEpisode, ExplorationNoise
+from liquid_ros.rollouts.runner import Backend, LocalBackend, RolloutReport, run_episodes
 from liquid_ros.train.dataset import is_complete, save_episode, write_manifest
-from liquid_ros.train.episodes import ExpertEpisode, ExplorationNoise
-from liquid_ros.train.rollouts import Backend, LocalBackend, RolloutReport, run_episodes
 
 
 def parse_env_kwargs(items: list[str] | None) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """``liquid-ros bag-to-dataset``: convert rosbag2 recordings into a training dataset.
 
-Reads MCAP or sqlite3 bags without ROS (:mod:`~liquid_ros.train.bag_reader`), synchronises
-images, odometry and commands by timestamp (:mod:`~liquid_ros.train.bag_sync`, which states the
+Reads MCAP or sqlite3 bags without ROS (:mod:`~liquid_ros.bags.reader`), synchronises
+images, odometry and commands by timestamp (:mod:`~liquid_ros.bags.sync`, which states the
 method, tolerances and the command-to-action mapping) and writes the dataset format of
 ``liquid-ros collect`` (:mod:`~liquid_ros.train.dataset`), so ``liquid-ros train`` takes either.
 Each bag gives one episode per continuous stretch of samples; episodes are numbered from
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.train.bag_reader import BagError, ReadConfig, read_bag
-from liquid_ros.train.bag_sync import Segment, SyncConfig, SyncReport, synchronise
+from liquid_ros.bags.reader import BagError, ReadConfig, read_bag
+from liquid_ros.bags.sync import Segment, SyncConfig, SyncReport, synchronise
 from liquid_ros.train.dataset import Episode, save_episode, write_manifest
 
 __all__ = ["BagError", "bag_to_dataset", "main", "segment_episode"]

@@ -107,7 +107,7 @@ class LocalBackend:
             return
         # A worker that dies fails only its own episode there (a ProcessPoolExecutor would
         # break every pending one); imported here because backends imports this module.
-        from liquid_ros.train.backends import ProcessBackend
+        from liquid_ros.rollouts.backends import ProcessBackend
 
         with ProcessBackend(self.workers) as backend:
             yield from backend.submit_all(fn, seeds)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from liquid_ros.rollouts.episodes import ExpertEpisode, make_env
 from liquid_ros.train.dataset import Episode
-from liquid_ros.train.episodes import ExpertEpisode, make_env
 
 SEEDS = list(range(6))
 ARRAYS = [f.name for f in fields(Episode) if f.name not in ("seed", "meta")]

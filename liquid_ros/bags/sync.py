@@ -42,11 +42,11 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.reader import BagError, TopicStream
 from liquid_ros.control.controller import ACTION_HIGH, ACTION_LOW
 from liquid_ros.control.quadrotor import CF2X, GRAVITY
 from liquid_ros.control.rotation import quat_to_matrix
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_reader import BagError, TopicStream
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def synchronise(streams: dict[str, TopicStream], config: SyncConfig = SyncConfig
     """Match every image with odometry and a command (see the module doc for the method).
 
     Args:
-        streams: From :func:`~liquid_ros.train.bag_reader.read_bag` (roles image, odom,
+        streams: From :func:`~liquid_ros.bags.reader.read_bag` (roles image, odom,
             command, optional goal).
         config: Tolerances and the command mapping.
         where: Name of the source for error messages (the bag path).

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.train.bag_reader import read_bag
-from liquid_ros.train.bag_sync import Segment, synchronise
-from liquid_ros.train.bags import add_stream_arguments, configs_from_args
+from liquid_ros.bags.convert import add_stream_arguments, configs_from_args
+from liquid_ros.bags.reader import read_bag
+from liquid_ros.bags.sync import Segment, synchronise
 
 AXES = ("ax", "ay", "az", "yaw_rate")
 """Action components: world acceleration (m/s^2) per axis and yaw rate (rad/s)."""
@@ -157,9 +157,9 @@ def _parser() -> argparse.ArgumentParser:
 def replay(args: argparse.Namespace) -> tuple[dict[str, Any], ReplayTrace]:
     """Run a replay as parsed from the command line."""
     from liquid_ros.models.checkpoint import load_policy
+    from liquid_ros.rollouts.policy_episode import safety_config_for
     from liquid_ros.safety.config import SafetyConfig
     from liquid_ros.safety.filter import SafetyFilter
-    from liquid_ros.train.closed_loop import safety_config_for
 
     policy = load_policy(args.checkpoint)
     cfg = policy.config

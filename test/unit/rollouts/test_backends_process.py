@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from test_backends_helpers import EXPERT, SEEDS, Faulty, assert_same_episodes, attempts
 
-from liquid_ros.train.backends import ProcessBackend, default_workers, make_backend, throughput
+from liquid_ros.rollouts.backends import ProcessBackend, default_workers, make_backend, throughput
+from liquid_ros.rollouts.runner import LocalBackend, run_episodes
 from liquid_ros.train.dataset import (
     MANIFEST,
     episode_filename,
@@ -23,7 +24,6 @@ from liquid_ros.train.dataset import (
     save_episode,
     write_manifest,
 )
-from liquid_ros.train.rollouts import LocalBackend, run_episodes
 
 pytestmark = pytest.mark.slow
 

@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.writer import STORAGES, BagWriter
 from liquid_ros.control.controller import ACTION_HIGH, ACTION_LOW
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_writer import STORAGES, BagWriter
-from liquid_ros.train.episodes import (
+from liquid_ros.rollouts.episodes import (
     ExplorationNoise,
     control_period,
     env_settings,
@@ -83,8 +83,8 @@ def record_episode(path: str | Path, task: str, seed: int, *, checkpoint: str | 
     policy = sfilter = None
     if checkpoint is not None:
         from liquid_ros.models.checkpoint import load_policy
+        from liquid_ros.rollouts.policy_episode import safety_config_for
         from liquid_ros.safety.filter import SafetyFilter
-        from liquid_ros.train.closed_loop import safety_config_for
 
         policy = load_policy(checkpoint)
         policy.reset()
@@ -173,7 +173,7 @@ def main(argv: list[str]) -> int:
     """Entry point of ``liquid-ros record-sim``; returns the exit code."""
     from tqdm import tqdm
 
-    from liquid_ros.train.collect import parse_env_kwargs
+    from liquid_ros.rollouts.collect import parse_env_kwargs
 
     args = _parser().parse_args(argv)
     start = time.monotonic()

@@ -1,9 +1,9 @@
 """Rollout back ends that survive faults: local worker processes, and Ray for clusters.
 
-Both implement :class:`~liquid_ros.train.rollouts.Backend`: one attempt per seed, outcomes in
+Both implement :class:`~liquid_ros.rollouts.runner.Backend`: one attempt per seed, outcomes in
 completion order. A worker that raises, dies (killed, segfault, out of memory, lost Ray node)
 or runs past the per-episode ``timeout`` turns into a failed :class:`EpisodeOutcome` for exactly
-the seed it was running; :func:`~liquid_ros.train.rollouts.run_episodes` then retries that seed.
+the seed it was running; :func:`~liquid_ros.rollouts.runner.run_episodes` then retries that seed.
 A timed-out worker is killed before its outcome is reported, so a late result can never be
 delivered (or saved) twice.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from liquid_ros.train.rollouts import Backend, EpisodeFn, EpisodeOutcome
+from liquid_ros.rollouts.runner import Backend, EpisodeFn, EpisodeOutcome
 
 DEFAULT_TIMEOUT = 600.0
 """Default per-episode wall-clock limit (s): far above any episode we run, below forever."""

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.train.dataset import Episode
-from liquid_ros.train.episodes import (
+from liquid_ros.rollouts.episodes import (
     Perturbation,
     Recorder,
     control_period,
@@ -24,6 +23,7 @@ from liquid_ros.train.episodes import (
     json_metrics,
     make_env,
 )
+from liquid_ros.train.dataset import Episode
 
 _POLICIES: dict[tuple[str, float], Any] = {}
 

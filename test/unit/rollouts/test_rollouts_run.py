@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liquid_ros.train.rollouts import LocalBackend, run_episodes
+from liquid_ros.rollouts.runner import LocalBackend, run_episodes
 
 
 @dataclass(frozen=True)

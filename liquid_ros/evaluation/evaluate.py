@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.train.backends import add_backend_arguments, backend_from_args, throughput
-from liquid_ros.train.closed_loop import PolicyEpisode, PolicyResult, load_cached
-from liquid_ros.train.collect import parse_env_kwargs
-from liquid_ros.train.episodes import Perturbation
-from liquid_ros.train.plots import plot_neuron_activity, plot_saliency, plot_trajectories
-from liquid_ros.train.rollouts import Backend, LocalBackend, run_episodes
+from liquid_ros.evaluation.plots import plot_neuron_activity, plot_saliency, plot_trajectories
+from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args, throughput
+from liquid_ros.rollouts.collect import parse_env_kwargs
+from liquid_ros.rollouts.episodes import Perturbation
+from liquid_ros.rollouts.policy_episode import PolicyEpisode, PolicyResult, load_cached
+from liquid_ros.rollouts.runner import Backend, LocalBackend, run_episodes
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +117,7 @@ def interpretability(task: str, checkpoint: str, seed: int, out: Path,
                      env_kwargs: dict[str, Any] | None = None, frames: int = 6
                      ) -> list[Path]:
     """Saliency frames and neuron activity of one episode (seed ``seed``); returns the PNGs."""
-    from liquid_ros.train.saliency import saliency_maps
+    from liquid_ros.models.saliency import saliency_maps
 
     meta = checkpoint_metadata(checkpoint)
     kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.train.bag_messages import typestore
+from liquid_ros.bags.messages import typestore
 
 STORAGES = ("mcap", "sqlite3")
 """Storage plugins that can be written."""

@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.convert import bag_to_dataset, main
+from liquid_ros.bags.sync import SyncConfig, command_to_action
+from liquid_ros.bags.writer import BagWriter
 from liquid_ros.control.quadrotor import GRAVITY
 from liquid_ros.control.rotation import quat_from_euler, quat_to_matrix
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_sync import SyncConfig, command_to_action
-from liquid_ros.train.bag_writer import BagWriter
-from liquid_ros.train.bags import bag_to_dataset, main
 from liquid_ros.train.dataset import load_dataset, read_manifest
 
 BASE = 1_700_000_000_000_000_000  # a wall-clock epoch, as a real recording has
@@ -173,6 +173,6 @@ def test_cli_summary_and_manifest(tmp_path, capsys):
 
 
 def _quiet():
-    from liquid_ros.train.bag_reader import ReadConfig
+    from liquid_ros.bags.reader import ReadConfig
 
     return ReadConfig(progress=False)

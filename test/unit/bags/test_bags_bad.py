@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from liquid_ros.train import bag_messages as bm
-from liquid_ros.train.bag_reader import BagError, ReadConfig, read_bag
-from liquid_ros.train.bag_writer import BagWriter
-from liquid_ros.train.bags import bag_to_dataset, main
+from liquid_ros.bags import messages as bm
+from liquid_ros.bags.convert import bag_to_dataset, main
+from liquid_ros.bags.reader import BagError, ReadConfig, read_bag
+from liquid_ros.bags.writer import BagWriter
 
 TOPICS = {"image": "camera/image_raw", "odom": "odom", "command": "action"}
 QUIET = ReadConfig(progress=False)

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from liquid_ros.evaluation.evaluate import evaluate
+from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args
+from liquid_ros.rollouts.episodes import Perturbation
 from liquid_ros.train import imitation
-from liquid_ros.train.backends import add_backend_arguments, backend_from_args
-from liquid_ros.train.episodes import Perturbation
-from liquid_ros.train.evaluate import evaluate
 
 TASK_DATA_FLAGS = {"fly_to_target": "data_fly_to_target", "leader_follow": "data_leader_follow"}
 
