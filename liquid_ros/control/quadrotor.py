@@ -78,9 +78,17 @@ class QuadrotorParams:
         return self._neg_drag_k_rad * omega_sum * np.asarray(vel_body, dtype=float)
 
     @cached_property
+    def drag_per_rpm(self) -> tuple[float, float, float]:
+        """``-k`` per body axis in N s / (m RPM), as floats.
+
+        :meth:`drag_force` is ``drag_per_rpm * sum(rpm_i) * v_body``: the same model with the
+        rad/s conversion folded in, for code that runs every physics substep on plain floats.
+        """
+        return tuple(-RPM_TO_RAD_S * float(k) for k in self.drag_k)  # type: ignore
+
+    @cached_property
     def _neg_drag_k_rad(self) -> np.ndarray:
-        # -k per RPM instead of per rad/s: drag_force runs every physics substep.
-        return -RPM_TO_RAD_S * np.asarray(self.drag_k, dtype=float)
+        return np.array(self.drag_per_rpm)
 
     @property
     def drag_coeff(self) -> tuple[float, float, float]:

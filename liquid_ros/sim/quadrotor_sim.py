@@ -34,6 +34,7 @@ vehicle (mass, inertia, thrust and drag scales) can differ from ``params`` per e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,10 +90,17 @@ class QuadrotorSim:
         self.dt = 1.0 / config.physics_hz
         self.client = p.connect(p.DIRECT)
         self._mixer = self.params.mixer()
+        # The force model runs every substep: plain floats there, numpy's cost per call on
+        # 4-vectors would dominate (the matrices are the same ones, as nested tuples).
+        self._mix = tuple(tuple(row) for row in self._mixer.tolist())
+        self._mix_inv = tuple(tuple(row) for row in np.linalg.inv(self._mixer).tolist())
+        self._max_rotor = float(self.params.max_rotor_thrust)
+        self._max_rpm = float(self.params.max_rpm)
+        self._neg_drag = self.params.drag_per_rpm
         self._motor_alpha = (1.0 - float(np.exp(-self.dt / config.motor_tau))
                              if config.motor_tau > 0.0 else 1.0)
-        self._rotor_xy = self.params.arm / np.sqrt(2.0) * np.array(
-            [[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
+        self._rotor_xy = tuple(tuple(r) for r in (self.params.arm / np.sqrt(2.0) * np.array(
+            [[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])).tolist())
         c = self.client
         p.setGravity(0.0, 0.0, -GRAVITY, physicsClientId=c)
         p.setTimeStep(self.dt, physicsClientId=c)
@@ -108,14 +116,10 @@ class QuadrotorSim:
         p.changeDynamics(self.drone, -1, linearDamping=0.0, angularDamping=0.0,
                          physicsClientId=c)
         self.camera = Camera(c, config.camera)
-        self.wrench = np.zeros(4)
-        self.rotor_rpm_cmd = np.zeros(4)
-        """Commanded rotor speeds (4,) in RPM, from the mixer and the rotor limits."""
-        self._rpm = np.zeros(4)
-        self._kf_scale = 1.0
-        self._drag_scale = 1.0
-        self._ext_force = np.zeros(3)
-        self._ext_torque = np.zeros(3)
+        # Achieved commanded wrench, commanded and actual rotor speeds (RPM), plain floats.
+        self._wrench = self._rpm_cmd = self._rpm = (0.0, 0.0, 0.0, 0.0)
+        self._kf_scale = self._drag_scale = 1.0
+        self._ext_force = self._ext_torque = (0.0, 0.0, 0.0)
         self.time = 0.0
         self.steps = 0
         self._read_state()
@@ -133,29 +137,63 @@ class QuadrotorSim:
         p.resetBasePositionAndOrientation(self.drone, list(pos), list(quat), physicsClientId=c)
         p.resetBaseVelocity(self.drone, list(vel), [0.0, 0.0, 0.0], physicsClientId=c)
         self.set_wrench(np.array([self.params.weight, 0.0, 0.0, 0.0]))
-        self._rpm = self.rotor_rpm_cmd.copy()
+        self._rpm = self._rpm_cmd
         self.time = 0.0
         self.steps = 0
         self._read_state()
 
     def _read_state(self) -> None:
         c = self.client
-        pos, quat = p.getBasePositionAndOrientation(self.drone, physicsClientId=c)
-        vel, ang = p.getBaseVelocity(self.drone, physicsClientId=c)
-        self._rot = np.asarray(p.getMatrixFromQuaternion(quat, physicsClientId=c)).reshape(3, 3)
-        self.pos = np.asarray(pos)
-        self.quat = np.asarray(quat)
-        self.vel = np.asarray(vel)
-        self.omega = self._rot.T @ np.asarray(ang)
+        self._p, self._q = p.getBasePositionAndOrientation(self.drone, physicsClientId=c)
+        self._v, (ax, ay, az) = p.getBaseVelocity(self.drone, physicsClientId=c)
+        r = self._r = p.getMatrixFromQuaternion(self._q, physicsClientId=c)  # row-major
+        self._w = (r[0] * ax + r[3] * ay + r[6] * az, r[1] * ax + r[4] * ay + r[7] * az,
+                   r[2] * ax + r[5] * ay + r[8] * az)  # R^T w_world
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def _array(self, key: str, values: tuple[float, ...]) -> np.ndarray:
+        # Arrays are built when read (once per state): the substep loop itself needs none.
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._arrays[key] = np.array(values)
+        return arr
+
+    @property
+    def pos(self) -> np.ndarray:
+        """Position (3,) in m, world ENU, after the last substep (read-only use)."""
+        return self._array("pos", self._p)
+
+    @property
+    def vel(self) -> np.ndarray:
+        """Velocity (3,) in m/s, world ENU."""
+        return self._array("vel", self._v)
+
+    @property
+    def quat(self) -> np.ndarray:
+        """Attitude quaternion (4,) (x, y, z, w), body to world."""
+        return self._array("quat", self._q)
+
+    @property
+    def omega(self) -> np.ndarray:
+        """Body angular rate (3,) in rad/s, FLU."""
+        return self._array("omega", self._w)
+
+    def state_values(self) -> tuple[tuple[float, ...], ...]:
+        """(position, velocity, quaternion, body rate) as tuples of floats (no copies).
+
+        The same values as :attr:`pos`, :attr:`vel`, :attr:`quat` and :attr:`omega`, for code
+        that runs every physics substep (the onboard flight controller).
+        """
+        return self._p, self._v, self._q, self._w
 
     def state(self) -> dict[str, np.ndarray]:
         """Copies of position (3,) m, velocity (3,) m/s, quaternion (4,), body rate (3,) rad/s."""
-        return {"position": self.pos.copy(), "velocity": self.vel.copy(),
-                "quaternion": self.quat.copy(), "omega": self.omega.copy()}
+        return {"position": np.array(self._p), "velocity": np.array(self._v),
+                "quaternion": np.array(self._q), "omega": np.array(self._w)}
 
     def state_vector(self) -> np.ndarray:
         """Observation state (10,) float32: velocity (3), quaternion x,y,z,w (4), body rate (3)."""
-        return np.concatenate([self.vel, self.quat, self.omega]).astype(np.float32)
+        return np.array(self._v + self._q + self._w, dtype=np.float32)
 
     # --------------------------------------------------------------------------- actuation
     def set_wrench(self, wrench: np.ndarray) -> np.ndarray:
@@ -173,20 +211,44 @@ class QuadrotorSim:
         w = np.asarray(wrench, dtype=float).reshape(-1)
         if w.shape != (4,) or not np.all(np.isfinite(w)):
             raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
-        thrusts = self.params.feasible_thrusts(w)
-        self.rotor_rpm_cmd = self.params.rpm_from_thrusts(thrusts)
-        self.wrench = self._mixer @ thrusts
-        return self.wrench.copy()
+        self.set_wrench_values(*w.tolist())
+        return np.array(self._wrench)
+
+    def set_wrench_values(self, thrust: float, tx: float, ty: float, tz: float) -> None:
+        """:meth:`set_wrench` for four floats, returning nothing (the per-substep path).
+
+        Raises:
+            ValueError: If a value is not finite.
+        """
+        if not math.isfinite(thrust + tx + ty + tz):
+            raise ValueError(f"wrench must be 4 finite numbers, got {(thrust, tx, ty, tz)!r}")
+        # QuadrotorParams.feasible_thrusts and rpm_from_thrusts, on floats.
+        hi, kf, max_rpm, m = self._max_rotor, self.params.kf, self._max_rpm, self._mix
+        f = [min(max(thrust * a + tx * b + ty * c + tz * d, 0.0), hi)
+             for a, b, c, d in self._mix_inv]
+        self._rpm_cmd = tuple([min(math.sqrt(x / kf), max_rpm) for x in f])
+        self._wrench = tuple([a * f[0] + b * f[1] + c * f[2] + d * f[3] for a, b, c, d in m])
+        self._arrays.pop("wrench", None)
+
+    @property
+    def wrench(self) -> np.ndarray:
+        """Commanded wrench (4,) after the rotor limits (nominal model), held until changed."""
+        return self._array("wrench", self._wrench)
+
+    @property
+    def rotor_rpm_cmd(self) -> np.ndarray:
+        """Commanded rotor speeds (4,) in RPM, from the mixer and the rotor limits."""
+        return np.array(self._rpm_cmd)
 
     @property
     def rotor_rpm(self) -> np.ndarray:
         """Actual rotor speeds (4,) in RPM."""
-        return self._rpm.copy()
+        return np.array(self._rpm)
 
     @property
     def rotor_thrusts(self) -> np.ndarray:
         """Actual rotor thrusts (4,) in N (true thrust coefficient, without ground effect)."""
-        return self._kf_scale * self.params.kf * self._rpm**2
+        return self._kf_scale * self.params.kf * np.array(self._rpm)**2
 
     def set_physics(self, mass: float | None = None,
                     inertia: tuple[float, float, float] | None = None,
@@ -235,36 +297,57 @@ class QuadrotorSim:
             arr = np.asarray(value, dtype=float).reshape(-1)
             if arr.shape != (3,) or not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name} must be 3 finite numbers, got {value!r}")
-        self._ext_force = np.asarray(force_world, dtype=float).reshape(3).copy()
-        self._ext_torque = np.asarray(torque_body, dtype=float).reshape(3).copy()
+        self._ext_force = tuple(np.asarray(force_world, dtype=float).reshape(3).tolist())
+        self._ext_torque = tuple(np.asarray(torque_body, dtype=float).reshape(3).tolist())
 
-    def _ground_effect(self, thrusts: np.ndarray) -> float:
-        heights = self.pos[2] + self._rot[2, :2] @ self._rotor_xy.T
-        heights = np.maximum(heights, 0.05)
-        extra = thrusts * GROUND_EFFECT_COEFF * (PROP_RADIUS / (4.0 * heights)) ** 2
-        return float(extra.sum())
+    def _ground_effect(self, thrusts: tuple[float, ...]) -> float:
+        z, r6, r7 = self._p[2], self._r[6], self._r[7]
+        extra = 0.0
+        for f, (x, y) in zip(thrusts, self._rotor_xy, strict=True):
+            h = max(z + (r6 * x + r7 * y), 0.05)
+            extra += f * GROUND_EFFECT_COEFF * (PROP_RADIUS / (4.0 * h)) ** 2
+        return extra
 
     def step(self, n: int = 1) -> None:
         """Advance ``n`` physics substeps holding the commanded wrench (zero-order hold)."""
-        c, drone, params, mixer = self.client, self.drone, self.params, self._mixer
-        kf_true, alpha = self._kf_scale * params.kf, self._motor_alpha
-        rpm, cmd = self._rpm, self.rotor_rpm_cmd
+        c, drone, frame = self.client, self.drone, p.WORLD_FRAME
+        (m0, m1, m2, m3), (kx, ky, kz) = self._mix, self._neg_drag
+        kf, alpha, scale = self._kf_scale * self.params.kf, self._motor_alpha, self._drag_scale
+        r0, r1, r2, r3 = self._rpm
+        c0, c1, c2, c3 = self._rpm_cmd
+        ex, ey, ez = self._ext_force
+        qx, qy, qz = self._ext_torque
+        ground = self.config.ground_effect
         for _ in range(n):
-            rpm += alpha * (cmd - rpm)
-            thrusts = kf_true * (rpm * rpm)
-            wrench = mixer @ thrusts
-            rot = self._rot
-            force_body = self._drag_scale * params.drag_force(rpm, rot.T @ self.vel)
-            force_body[2] += wrench[0]
-            if self.config.ground_effect:
-                force_body[2] += self._ground_effect(thrusts)
-            force = rot @ force_body + self._ext_force
-            torque = rot @ (wrench[1:] + self._ext_torque)
-            p.applyExternalForce(drone, -1, force.tolist(), self.pos.tolist(), p.WORLD_FRAME,
-                                 physicsClientId=c)
-            p.applyExternalTorque(drone, -1, torque.tolist(), p.WORLD_FRAME, physicsClientId=c)
+            # Motor lag, rotor forces (the mixer), drag and the world-frame force, as the
+            # module docstring states; plain floats, in the order numpy would compute them.
+            r0 += alpha * (c0 - r0)
+            r1 += alpha * (c1 - r1)
+            r2 += alpha * (c2 - r2)
+            r3 += alpha * (c3 - r3)
+            f = (kf * (r0 * r0), kf * (r1 * r1), kf * (r2 * r2), kf * (r3 * r3))
+            thrust = m0[0] * f[0] + m0[1] * f[1] + m0[2] * f[2] + m0[3] * f[3]
+            t1 = m1[0] * f[0] + m1[1] * f[1] + m1[2] * f[2] + m1[3] * f[3] + qx
+            t2 = m2[0] * f[0] + m2[1] * f[1] + m2[2] * f[2] + m2[3] * f[3] + qy
+            t3 = m3[0] * f[0] + m3[1] * f[1] + m3[2] * f[2] + m3[3] * f[3] + qz
+            r = self._r
+            vx, vy, vz = self._v
+            total = r0 + r1 + r2 + r3
+            bx = scale * (kx * total * (r[0] * vx + r[3] * vy + r[6] * vz))
+            by = scale * (ky * total * (r[1] * vx + r[4] * vy + r[7] * vz))
+            bz = scale * (kz * total * (r[2] * vx + r[5] * vy + r[8] * vz)) + thrust
+            if ground:
+                bz += self._ground_effect(f)
+            force = (r[0] * bx + r[1] * by + r[2] * bz + ex,
+                     r[3] * bx + r[4] * by + r[5] * bz + ey,
+                     r[6] * bx + r[7] * by + r[8] * bz + ez)
+            torque = (r[0] * t1 + r[1] * t2 + r[2] * t3, r[3] * t1 + r[4] * t2 + r[5] * t3,
+                      r[6] * t1 + r[7] * t2 + r[8] * t3)
+            p.applyExternalForce(drone, -1, force, self._p, frame, physicsClientId=c)
+            p.applyExternalTorque(drone, -1, torque, frame, physicsClientId=c)
             p.stepSimulation(physicsClientId=c)
             self._read_state()
+        self._rpm = (r0, r1, r2, r3)
         self.steps += n
         self.time = self.steps * self.dt
 
