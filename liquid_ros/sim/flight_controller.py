@@ -32,6 +32,7 @@ PX4's NED/FRD with :mod:`liquid_ros.control.frames`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -39,15 +40,15 @@ import numpy as np
 
 from liquid_ros.control.levels import SETPOINT_SIZE, CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
-from liquid_ros.control.rotation import wrap_angle, yaw_from_quat
+from liquid_ros.control.rotation import wrap_angle
 from liquid_ros.sim.flight_controller_loops import (
     AttitudeP,
     LoopGains,
     RatePID,
+    ThrustVector,
     VelocityLoop,
     _body_z,
-    allocate,
-    attitude_from_accel,
+    allocate_values,
 )
 from liquid_ros.sim.hover_thrust import HoverThrustEstimator
 
@@ -106,8 +107,15 @@ class _Setpoint:
     stamp: float
 
 
-def _floats(x: np.ndarray) -> list[float]:
+def _floats(x: np.ndarray | Sequence[float]) -> Sequence[float]:
+    if type(x) is tuple:  # QuadrotorSim.state_values: already floats
+        return x
     return x.tolist() if isinstance(x, np.ndarray) else [float(v) for v in x]
+
+
+def _yaw(q: Sequence[float]) -> float:
+    x, y, z, w = q  # as rotation.yaw_from_quat, on floats
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
 class FlightController:
@@ -128,7 +136,10 @@ class FlightController:
         self.config = config
         self.period = 1.0 / physics_hz
         self._mixer = params.mixer()
+        self._mixer_rows = self._mixer.tolist()
         self._mixer_inv = np.linalg.inv(self._mixer).tolist()
+        self._max_rotor = params.max_rotor_thrust
+        self._thrust = ThrustVector(params, config.gains)
         self._velocity = VelocityLoop(config.gains)
         self._attitude = AttitudeP(config.gains)
         self._rates = RatePID(params, config.gains)
@@ -227,6 +238,18 @@ class FlightController:
                omega: np.ndarray) -> np.ndarray:
         """One control step at time ``t`` (s) on the true state; returns the wrench (4,).
 
+        See :meth:`update_values`, which this returns as an array.
+        """
+        return np.array(self.update_values(t, pos, vel, quat, omega))
+
+    def update_values(self, t: float, pos: Sequence[float], vel: Sequence[float],
+                      quat: Sequence[float], omega: Sequence[float]
+                      ) -> tuple[float, float, float, float]:
+        """One control step at time ``t`` (s) on the true state; returns the wrench.
+
+        The per-substep path: the state may be tuples of floats
+        (:meth:`~liquid_ros.sim.quadrotor_sim.QuadrotorSim.state_values`) or arrays.
+
         Args:
             t: Time (s), non-decreasing.
             pos: Position (3,) m, world ENU.
@@ -236,7 +259,7 @@ class FlightController:
 
         Returns:
             Collective thrust (N) and body torques (N m, FLU), achievable by the rotors, for
-            :meth:`~liquid_ros.sim.quadrotor_sim.QuadrotorSim.set_wrench`.
+            :meth:`~liquid_ros.sim.quadrotor_sim.QuadrotorSim.set_wrench_values`.
 
         Raises:
             ValueError: If the state is not finite (the wrench would not be).
@@ -245,7 +268,7 @@ class FlightController:
         self._t_last = t
         if not self._armed:
             self._mode = FlightMode.DISARMED
-            return np.zeros(4)
+            return 0.0, 0.0, 0.0, 0.0
         cfg, sp = self.config, self._sp
         if self._t_mode is None:
             self._t_mode = t
@@ -263,7 +286,7 @@ class FlightController:
         if self._hold_pos is None:
             self._hold_pos = pos
         if self._yaw_sp is None:
-            self._yaw_sp = yaw_from_quat(quat)
+            self._yaw_sp = _yaw(quat)
         mode = self._mode
         if mode is FlightMode.OFFBOARD:
             thrust, torque = self._offboard(sp, quat, omega, dt)
@@ -273,17 +296,17 @@ class FlightController:
             else:
                 pos_sp = (self._hold_pos[0], self._hold_pos[1], pos[2])
                 acc = self._velocity.accel(pos, vel, pos_sp, (0.0, 0.0, -cfg.land_speed), dt)
-            q_sp, thrust = attitude_from_accel(acc, self._yaw_sp, self.params, cfg.gains,
-                                               self._hover.scale)
+            q_sp, thrust = self._thrust.attitude(acc[0], acc[1], acc[2], self._yaw_sp,
+                                                 self._hover.scale)
             rate_sp = self._attitude.rates(quat, q_sp, 0.0)
             torque = self._rates.torque(omega, rate_sp, dt)
             if mode is FlightMode.LAND and self._landed(t, vel, thrust):
                 self.disarm()
-                return np.zeros(4)
-        wrench = allocate(thrust, torque, self._mixer, self._mixer_inv,
-                          self.params.max_rotor_thrust)
-        self._thrust_z = float(wrench[0]) * _body_z(quat)[2]  # what the estimator sees next
-        if not math.isfinite(float(wrench.sum())):
+                return 0.0, 0.0, 0.0, 0.0
+        wrench = allocate_values(thrust, torque, self._mixer_rows, self._mixer_inv,
+                                 self._max_rotor)
+        self._thrust_z = wrench[0] * _body_z(quat)[2]  # what the estimator sees next
+        if not math.isfinite(wrench[0] + wrench[1] + wrench[2] + wrench[3]):
             raise ValueError(f"non-finite state: pos {pos}, vel {vel}, quat {quat}, "
                              f"omega {omega}")
         return wrench
@@ -293,22 +316,21 @@ class FlightController:
         v, level = sp.values, sp.level
         if level is not self._level:  # new level: the heading setpoint restarts from here
             self._level = level
-            self._yaw_sp = yaw_from_quat(quat)
+            self._yaw_sp = _yaw(quat)
         if level is CommandLevel.WRENCH:
             return float(v[0]), v[1:]
         if level is CommandLevel.RATES_THRUST:
             return float(v[3]), self._rates.torque(omega, v[:3], dt)
         if level is CommandLevel.ACCELERATION:
-            yaw = yaw_from_quat(quat)
-            yaw_sp = wrap_angle(self._yaw_sp + float(v[3]) * dt)
+            yaw = _yaw(quat)
+            yaw_sp = wrap_angle(self._yaw_sp + v[3] * dt)
             lead = wrap_angle(yaw_sp - yaw)
             limit = self.config.yaw_error_limit
             if abs(lead) > limit:
                 yaw_sp = wrap_angle(yaw + math.copysign(limit, lead))
             self._yaw_sp = yaw_sp
-            q_sp, thrust = attitude_from_accel(v[:3], yaw_sp, self.params, self.config.gains,
-                                               self._hover.scale)
-            rate_sp = self._attitude.rates(quat, q_sp, float(v[3]))
+            q_sp, thrust = self._thrust.attitude(v[0], v[1], v[2], yaw_sp, self._hover.scale)
+            rate_sp = self._attitude.rates(quat, q_sp, v[3])
         else:
             q_sp, thrust = v[:4], float(v[4])
             rate_sp = self._attitude.rates(quat, q_sp, 0.0)

@@ -90,8 +90,9 @@ class LoopGains:
 class VelocityLoop:
     """Position P and velocity PI: (position and/or velocity setpoint) -> acceleration (3,).
 
-    Vectors here and below are plain sequences of floats: the cascade runs every physics
-    substep, where numpy's cost per call on 3-vectors would dominate.
+    Vectors here and below are plain sequences of floats, and the arithmetic is written out
+    per axis: the cascade runs every physics substep, where numpy's cost per call on
+    3-vectors (and Python's on small loops) would dominate.
 
     Args:
         gains: Loop gains.
@@ -135,11 +136,7 @@ class VelocityLoop:
 
 
 def _qmul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
-    """Hamilton product of two (x, y, z, w) quaternions given as tuples.
-
-    Scalar code, here and below: it runs several times per physics step, where numpy's cost
-    per call would dominate.
-    """
+    """Hamilton product of two (x, y, z, w) quaternions given as tuples."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b
     return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
@@ -166,13 +163,46 @@ def _quat_from_axes(b1: tuple[float, ...], b2: tuple[float, ...],
     return (m02 + m20) / s, (m12 + m21) / s, 0.25 * s, (m10 - m01) / s
 
 
-def _cross(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float]:
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+class ThrustVector:
+    """World acceleration -> attitude setpoint and collective thrust, for one airframe.
 
+    Args:
+        params: Airframe (mass, maximum thrust).
+        gains: Tilt limit and minimum thrust.
+    """
 
-def _unit(v: tuple[float, ...]) -> tuple[float, ...]:
-    n = math.sqrt(math.fsum([c * c for c in v]))
-    return tuple([c / n for c in v])
+    def __init__(self, params: QuadrotorParams, gains: LoopGains) -> None:
+        self.mass = params.mass
+        self.max_thrust = params.max_thrust
+        self.min_force = gains.min_thrust_ratio * params.max_thrust
+        self.tan_tilt = math.tan(gains.max_tilt)
+
+    def attitude(self, ax: float, ay: float, az: float, yaw: float, mass_scale: float = 1.0
+                 ) -> tuple[tuple[float, float, float, float], float]:
+        """Attitude setpoint (x, y, z, w) and thrust (N) for acceleration (ax, ay, az) m/s^2.
+
+        See :func:`attitude_from_accel`.
+        """
+        m = self.mass * mass_scale
+        fx, fy, fz = m * ax, m * ay, m * (az + GRAVITY)
+        if self.min_force > fz:
+            fz = self.min_force
+        horizontal = math.hypot(fx, fy)
+        max_horizontal = fz * self.tan_tilt
+        if horizontal > max_horizontal:
+            fx, fy = fx * max_horizontal / horizontal, fy * max_horizontal / horizontal
+        n = math.sqrt(math.fsum((fx * fx, fy * fy, fz * fz)))
+        x3, y3, z3 = fx / n, fy / n, fz / n  # body z
+        thrust = fz / z3
+        if thrust > self.max_thrust:
+            thrust = self.max_thrust
+        # body x: (-sin yaw, cos yaw, 0) x b3, normalised; body y: b3 x b1
+        s, c = -math.sin(yaw), math.cos(yaw)
+        x1, y1, z1 = c * z3 - 0.0 * y3, 0.0 * x3 - s * z3, s * y3 - c * x3
+        n = math.sqrt(math.fsum((x1 * x1, y1 * y1, z1 * z1)))
+        x1, y1, z1 = x1 / n, y1 / n, z1 / n
+        b2 = (y3 * z1 - z3 * y1, z3 * x1 - x3 * z1, x3 * y1 - y3 * x1)
+        return _quat_from_axes((x1, y1, z1), b2, (x3, y3, z3)), thrust
 
 
 def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
@@ -187,25 +217,8 @@ def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
         gains: Tilt limit and minimum thrust.
         mass_scale: Hover-thrust estimate over the nominal (see ``sim.hover_thrust``).
     """
-    m = params.mass * mass_scale
-    fx, fy = m * float(accel[0]), m * float(accel[1])
-    fz = max(m * (float(accel[2]) + GRAVITY), gains.min_thrust_ratio * params.max_thrust)
-    horizontal = math.hypot(fx, fy)
-    max_horizontal = fz * math.tan(gains.max_tilt)
-    if horizontal > max_horizontal:
-        fx, fy = fx * max_horizontal / horizontal, fy * max_horizontal / horizontal
-    b3 = _unit((fx, fy, fz))
-    thrust = min(fz / b3[2], params.max_thrust)
-    b1 = _unit(_cross((-math.sin(yaw), math.cos(yaw), 0.0), b3))
-    return _quat_from_axes(b1, _cross(b3, b1), b3), thrust
-
-
-def _canonical(q: tuple[float, ...]) -> tuple[float, ...]:
-    return tuple(-c for c in q) if q[3] < 0.0 else q
-
-
-def _conj(q: tuple[float, ...]) -> tuple[float, float, float, float]:
-    return -q[0], -q[1], -q[2], q[3]
+    return ThrustVector(params, gains).attitude(float(accel[0]), float(accel[1]),
+                                                float(accel[2]), yaw, mass_scale)
 
 
 def _body_z(q: tuple[float, ...]) -> tuple[float, float, float]:
@@ -237,24 +250,36 @@ class AttitudeP:
             quat_sp: Attitude setpoint (4,), unit.
             yaw_rate_ff: World yaw-rate feedforward (rad/s).
         """
-        q, q_sp = tuple(quat), tuple(quat_sp)
+        x, y, z, w = q = tuple(quat)
+        q_sp = tuple(quat_sp)
         # Reduced setpoint: the shortest tilt taking the body z axis to the desired one.
-        e_z, e_z_d = _body_z(q), _body_z(q_sp)
-        w = 1.0 + e_z[0] * e_z_d[0] + e_z[1] * e_z_d[1] + e_z[2] * e_z_d[2]
-        if w < 1e-5:  # upside down: no unique shortest tilt, use the full setpoint
+        ex, ey, ez = _body_z(q)
+        dx, dy, dz = _body_z(q_sp)
+        cw = 1.0 + ex * dx + ey * dy + ez * dz
+        if cw < 1e-5:  # upside down: no unique shortest tilt, use the full setpoint
             q_red = q_sp
         else:
-            q_red = _qmul(_unit((*_cross(e_z, e_z_d), w)), q)
-        q_mix = _canonical(_qmul(_conj(q_red), q_sp))
-        cz, sz = min(max(q_mix[3], -1.0), 1.0), min(max(q_mix[2], -1.0), 1.0)
+            cx, cy, cz = ey * dz - ez * dy, ez * dx - ex * dz, ex * dy - ey * dx
+            n = math.sqrt(math.fsum((cx * cx, cy * cy, cz * cz, cw * cw)))
+            q_red = _qmul((cx / n, cy / n, cz / n, cw / n), q)
+        rx, ry, rz, rw = q_red
+        mx, my, mz, mw = _qmul((-rx, -ry, -rz, rw), q_sp)
+        if mw < 0.0:  # canonical: w >= 0
+            mz, mw = -mz, -mw
+        cz, sz = min(max(mw, -1.0), 1.0), min(max(mz, -1.0), 1.0)
         yaw_part = (0.0, 0.0, math.sin(self.yaw_weight * math.asin(sz)),
                     math.cos(self.yaw_weight * math.acos(cz)))
-        q_err = _canonical(_qmul(_conj(q), _qmul(q_red, yaw_part)))
+        ux, uy, uz, uw = _qmul((-x, -y, -z, w), _qmul(q_red, yaw_part))
+        if uw < 0.0:
+            ux, uy, uz = -ux, -uy, -uz
         # Feedforward: the world yaw rate expressed in the body frame (R^T e3 = e_z's row).
-        x, y, z, qw = q
-        up_body = (2.0 * (x * z - qw * y), 2.0 * (y * z + qw * x), 1.0 - 2.0 * (x * x + y * y))
-        return [min(max(2.0 * e * k + u * yaw_rate_ff, -m), m) for e, k, u, m in
-                zip(q_err[:3], self.gain, up_body, self.max_rates, strict=True)]
+        (kx, ky, kz), (lx, ly, lz) = self.gain, self.max_rates
+        px = 2.0 * ux * kx + 2.0 * (x * z - w * y) * yaw_rate_ff
+        py = 2.0 * uy * ky + 2.0 * (y * z + w * x) * yaw_rate_ff
+        pz = 2.0 * uz * kz + (1.0 - 2.0 * (x * x + y * y)) * yaw_rate_ff
+        return [-lx if px < -lx else (lx if px > lx else px),
+                -ly if py < -ly else (ly if py > ly else py),
+                -lz if pz < -lz else (lz if pz > lz else pz)]
 
 
 class RatePID:
@@ -288,21 +313,60 @@ class RatePID:
             rate_sp: Rate setpoint (3,) rad/s FLU.
             dt: Time step (s); 0 freezes the integrator and the D term.
         """
-        err = [s - w for s, w in zip(rate_sp, omega, strict=True)]
-        if dt > 0.0:
-            self.integral = [min(max(i + k * e * dt, -lim), lim) for i, k, e, lim in
-                             zip(self.integral, self._ki, err, self._i_limit, strict=True)]
-        jx, jy, jz = self.inertia
         wx, wy, wz = omega
-        gyro = ((jz - jy) * wy * wz, (jx - jz) * wz * wx, (jy - jx) * wx * wy)  # w x J w
-        tau = [k * e + i + g for k, e, i, g in zip(self._kp, err, self.integral, gyro,
-                                                   strict=True)]
+        sx, sy, sz = rate_sp
+        ex, ey, ez = sx - wx, sy - wy, sz - wz
+        (px, py, pz), (ix, iy, iz) = self._kp, self.integral
+        if dt > 0.0:
+            (kx, ky, kz), (lx, ly, lz) = self._ki, self._i_limit
+            ix, iy, iz = ix + kx * ex * dt, iy + ky * ey * dt, iz + kz * ez * dt
+            ix = -lx if ix < -lx else (lx if ix > lx else ix)
+            iy = -ly if iy < -ly else (ly if iy > ly else iy)
+            iz = -lz if iz < -lz else (lz if iz > lz else iz)
+            self.integral = [ix, iy, iz]
+        jx, jy, jz = self.inertia
+        # P + I + the gyroscopic term w x J w
+        tau = [px * ex + ix + (jz - jy) * wy * wz, py * ey + iy + (jx - jz) * wz * wx,
+               pz * ez + iz + (jy - jx) * wx * wy]
         prev = self._prev_omega
         if prev is not None and dt > 0.0:
-            tau = [t - k * (w - p) / dt for t, k, w, p in zip(tau, self._kd, omega, prev,
-                                                              strict=True)]
+            dx, dy, dz = self._kd
+            tau = [tau[0] - dx * (wx - prev[0]) / dt, tau[1] - dy * (wy - prev[1]) / dt,
+                   tau[2] - dz * (wz - prev[2]) / dt]
         self._prev_omega = omega
         return tau
+
+
+def allocate_values(thrust: float, torque: Vec, mixer: Sequence[Vec],
+                    mixer_inv: Sequence[Vec], max_rotor: float
+                    ) -> tuple[float, float, float, float]:
+    """:func:`allocate` with the matrices' rows as sequences; the wrench as a tuple."""
+    tx, ty, tz = torque
+    (a0, b0, c0, d0), (a1, b1, c1, d1), (a2, b2, c2, d2), (a3, b3, c3, d3) = mixer_inv
+    u0, u1, u2, u3 = b0 * tx + c0 * ty, b1 * tx + c1 * ty, b2 * tx + c2 * ty, b3 * tx + c3 * ty
+    lo, hi = min(u0, u1, u2, u3), max(u0, u1, u2, u3)
+    spread = hi - lo
+    if spread > max_rotor:
+        u0, u1, u2, u3 = (u0 * max_rotor / spread, u1 * max_rotor / spread,
+                          u2 * max_rotor / spread, u3 * max_rotor / spread)
+        lo, hi = min(u0, u1, u2, u3), max(u0, u1, u2, u3)
+    base = min(max(thrust * a0, -lo), max_rotor - hi)  # shifted to fit
+    rotors = (base + u0, base + u1, base + u2, base + u3)
+    k = 1.0  # the share of the yaw demand that fits
+    for f, d in zip(rotors, (d0, d1, d2, d3), strict=True):
+        y = d * tz
+        if y > 0.0 and f + y > max_rotor:
+            k = min(k, (max_rotor - f) / y)
+        elif y < 0.0 and f + y < 0.0:
+            k = min(k, -f / y)
+    k = max(k, 0.0)
+    f0 = min(max(rotors[0] + k * d0 * tz, 0.0), max_rotor)
+    f1 = min(max(rotors[1] + k * d1 * tz, 0.0), max_rotor)
+    f2 = min(max(rotors[2] + k * d2 * tz, 0.0), max_rotor)
+    f3 = min(max(rotors[3] + k * d3 * tz, 0.0), max_rotor)
+    (m00, m01, m02, m03), (m10, m11, m12, m13), (m20, m21, m22, m23), (m30, m31, m32, m33) = mixer
+    return (m00 * f0 + m01 * f1 + m02 * f2 + m03 * f3, m10 * f0 + m11 * f1 + m12 * f2 + m13 * f3,
+            m20 * f0 + m21 * f1 + m22 * f2 + m23 * f3, m30 * f0 + m31 * f1 + m32 * f2 + m33 * f3)
 
 
 def allocate(thrust: float, torque: Vec, mixer: np.ndarray,
@@ -315,25 +379,9 @@ def allocate(thrust: float, torque: Vec, mixer: np.ndarray,
         thrust: Collective thrust demand (N).
         torque: Torque demand (3,) N m FLU.
         mixer: Matrix (4, 4) rotor thrusts -> wrench.
-        mixer_inv: Its inverse (an array or its rows as lists, which is faster).
+        mixer_inv: Its inverse (an array or its rows as lists).
         max_rotor: Largest thrust of one rotor (N).
     """
-    tx, ty, tz = torque
     inv = mixer_inv.tolist() if isinstance(mixer_inv, np.ndarray) else mixer_inv
-    u_rp = [r[1] * tx + r[2] * ty for r in inv]
-    spread = max(u_rp) - min(u_rp)
-    if spread > max_rotor:
-        u_rp = [u * max_rotor / spread for u in u_rp]
-    base = min(max(thrust * inv[0][0], -min(u_rp)), max_rotor - max(u_rp))  # shifted to fit
-    rotors = [base + u for u in u_rp]
-    k = 1.0
-    for f, r in zip(rotors, inv, strict=True):
-        y = r[3] * tz
-        if y > 0.0 and f + y > max_rotor:
-            k = min(k, (max_rotor - f) / y)
-        elif y < 0.0 and f + y < 0.0:
-            k = min(k, -f / y)
-    k = max(k, 0.0)
-    rotors = [min(max(f + k * r[3] * tz, 0.0), max_rotor)
-              for f, r in zip(rotors, inv, strict=True)]
-    return mixer @ np.array(rotors)
+    return np.array(allocate_values(thrust, torque, np.asarray(mixer).tolist(), inv,
+                                    max_rotor))

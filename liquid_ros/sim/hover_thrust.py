@@ -33,6 +33,8 @@ class HoverThrustEstimator:
 
     def __init__(self, mass: float, tau: float = 0.5, accel_tau: float = 0.03) -> None:
         self.mass, self.tau, self.accel_tau = float(mass), float(tau), float(accel_tau)
+        self._key: tuple[float, float, float] | None = None
+        self._gains = (0.0, 0.0, 0.0)
         self.reset()
 
     def reset(self) -> None:
@@ -52,13 +54,19 @@ class HoverThrustEstimator:
         """
         if dt <= 0.0:
             return self.scale
-        self._tz += (1.0 - math.exp(-dt / MOTOR_LAG)) * (thrust_z - self._tz)
+        key = (dt, self.tau, self.accel_tau)
+        if key != self._key:  # the filters' gains, recomputed only when these change
+            self._key = key
+            self._gains = (1.0 - math.exp(-dt / MOTOR_LAG), 1.0 - math.exp(-dt / self.accel_tau),
+                           1.0 - math.exp(-dt / self.tau))
+        k_thrust, k_accel, k_scale = self._gains
+        self._tz += k_thrust * (thrust_z - self._tz)
         if self._vz is not None:
             a = (vz - self._vz) / dt
-            self._az += (1.0 - math.exp(-dt / self.accel_tau)) * (a - self._az)
+            self._az += k_accel * (a - self._az)
         self._vz = vz
         force = self._az + GRAVITY
         if self._tz > 0.2 * self.mass * GRAVITY and force > 0.3 * GRAVITY:
             meas = min(max(self._tz / (self.mass * force), 0.5), 2.0)
-            self.scale += (1.0 - math.exp(-dt / self.tau)) * (meas - self.scale)
+            self.scale += k_scale * (meas - self.scale)
         return self.scale

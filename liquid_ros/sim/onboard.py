@@ -166,22 +166,22 @@ class OnboardLoop:
         c, points = conditions, set(odometry_points)
         if c is not None and c.disturbances is not None:
             sim.set_external(*c.disturbances.update(sim.time, n * sim.dt))
-        fc, achieved = self.fc, sim.wrench.copy()
+        fc, link = self.fc, self._link
         for j in range(1, n + 1):
             t = sim.time
-            if self._link is not None:
-                key, item = self._link.sample(t)
+            if link is not None:
+                key, item = link.sample(t)
                 if key != self._key:  # a setpoint arrived: stamped with its send time
                     self._key = key
                     if item is not None:
                         fc.set_setpoint(self.level, item[1], item[0])
-            achieved = sim.set_wrench(fc.update(t, sim.pos, sim.vel, sim.quat, sim.omega))
+            sim.set_wrench_values(*fc.update_values(t, *sim.state_values()))
             sim.step(1)
             if c is not None and j in points:
                 c.record(sim.time, sim.state())
         if c is not None and not c.odom_substeps:
             c.record(sim.time, sim.state())
-        return achieved
+        return sim.wrench.copy()
 
     def info(self) -> dict[str, Any]:
         """``flight_mode`` (a FlightMode value), ``armed`` and ``setpoints_rejected``."""
