@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 def _check_finite(name: str, values: tuple[float, ...]) -> None:
@@ -234,11 +234,16 @@ class SafetyStatus:
     yaw_rate_limit: float | None = None
 
     def to_dict(self) -> dict:
-        """Plain-type dictionary (for logs and ROS diagnostics)."""
-        d = asdict(self)
-        d["active"] = list(self.active)
-        d["violated"] = list(self.violated)
-        # JSON has no inf: an absent leader's barrier is reported as None.
-        d["barrier_values"] = {k: (v if math.isfinite(v) else None)
-                               for k, v in self.barrier_values.items()}
-        return d
+        """Plain-type dictionary (for logs and ROS diagnostics), keys in field order.
+
+        Written out rather than ``dataclasses.asdict``, whose recursive deep copy cost more
+        than the filter itself (the control loop calls this every tick).
+        """
+        return {
+            "active": list(self.active), "intervention": self.intervention,
+            "infeasible": self.infeasible, "error": self.error,
+            "max_violation": self.max_violation, "stage": self.stage, "fallback": self.fallback,
+            # JSON has no inf: an absent leader's barrier is reported as None.
+            "barrier_values": {k: (v if math.isfinite(v) else None)
+                               for k, v in self.barrier_values.items()},
+            "violated": list(self.violated), "yaw_rate_limit": self.yaw_rate_limit}

@@ -11,6 +11,7 @@ rows (and the barrier values) for one state. ``test_safety_fast_rows`` checks it
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,6 +81,61 @@ def _rows(pos, vel, lp, lv, has_leader, p1, p2, normals, offsets, centers, radii
         h[j] -= G[j, 0] * dist[0] + G[j, 1] * dist[1] + G[j, 2] * dist[2]
 
 
+class BarrierPack(NamedTuple):
+    """A configuration's barriers as arrays, in :func:`barrier_names` order (see :func:`pack`).
+
+    Attributes:
+        normals: Unit normals (P, 3) of the planar barriers (floor, ceiling, geofence).
+        offsets: Their offsets (P,): the barrier is ``normal . p - offset``.
+        centers: Keep-out sphere centres (S, 3) m.
+        radii: Keep-out radii (S,) m, margin included.
+        lead_r: Leader keep-out radius (m), margin included; 0 without a leader row.
+        lead_p1: The leader row's own first gain, or -1 (the default gain).
+        lead_p2: The leader row's own second gain, or -1.
+        has_speed: Whether the speed row is configured.
+        vmax_row: The speed row's limit (m/s), ``speed_max - speed_margin``.
+        vmax_val: ``speed_max`` (m/s), for the speed barrier's value.
+    """
+
+    normals: np.ndarray
+    offsets: np.ndarray
+    centers: np.ndarray
+    radii: np.ndarray
+    lead_r: float
+    lead_p1: float
+    lead_p2: float
+    has_speed: bool
+    vmax_row: float
+    vmax_val: float
+
+
+def pack(config: SafetyConfig) -> BarrierPack:
+    """The barriers of ``config`` as arrays for the compiled kernels."""
+    normals, offsets = [], []
+    if config.altitude_min is not None:
+        normals.append((0.0, 0.0, 1.0))
+        offsets.append(config.altitude_min)
+    if config.altitude_max is not None:
+        normals.append((0.0, 0.0, -1.0))
+        offsets.append(-config.altitude_max)
+    if config.geofence is not None:
+        (x0, x1), (y0, y1) = config.geofence
+        normals += [(1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)]
+        offsets += [x0, -x1, y0, -y1]
+    obs = np.array(config.obstacles, dtype=np.float64).reshape(-1, 4)
+    has_speed = config.speed_max is not None
+    return BarrierPack(
+        normals=np.array(normals, dtype=np.float64).reshape(-1, 3),
+        offsets=np.array(offsets, dtype=np.float64),
+        centers=np.ascontiguousarray(obs[:, :3]), radii=obs[:, 3] + config.margin,
+        lead_r=(config.leader_distance + config.margin
+                if config.leader_distance is not None else 0.0),
+        lead_p1=config.leader_gain_p1 or -1.0, lead_p2=config.leader_gain_p2 or -1.0,
+        has_speed=has_speed,
+        vmax_row=(config.speed_max - config.speed_margin) if has_speed else 0.0,
+        vmax_val=config.speed_max if has_speed else 0.0)
+
+
 class FastRows:
     """Rows ``G a <= h`` and barrier values of one state, compiled (numpy in and out).
 
@@ -89,31 +145,13 @@ class FastRows:
 
     def __init__(self, config: SafetyConfig) -> None:
         self.config = config
-        names = barrier_names(config)
-        self.n = len(names)
-        normals, offsets = [], []
-        if config.altitude_min is not None:
-            normals.append((0.0, 0.0, 1.0))
-            offsets.append(config.altitude_min)
-        if config.altitude_max is not None:
-            normals.append((0.0, 0.0, -1.0))
-            offsets.append(-config.altitude_max)
-        if config.geofence is not None:
-            (x0, x1), (y0, y1) = config.geofence
-            normals += [(1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, -1.0, 0.0)]
-            offsets += [x0, -x1, y0, -y1]
-        self._normals = np.array(normals, dtype=np.float64).reshape(-1, 3)
-        self._offsets = np.array(offsets, dtype=np.float64)
-        obs = np.array(config.obstacles, dtype=np.float64).reshape(-1, 4)
-        self._centers = np.ascontiguousarray(obs[:, :3])
-        self._radii = obs[:, 3] + config.margin
-        self._lead_r = (config.leader_distance + config.margin
-                        if config.leader_distance is not None else 0.0)
-        self._lead_p1 = config.leader_gain_p1 or -1.0
-        self._lead_p2 = config.leader_gain_p2 or -1.0
-        self._has_speed = config.speed_max is not None
-        self._vmax_row = (config.speed_max - config.speed_margin) if self._has_speed else 0.0
-        self._vmax_val = config.speed_max if self._has_speed else 0.0
+        self.n = len(barrier_names(config))
+        pk = pack(config)
+        self._normals, self._offsets = pk.normals, pk.offsets
+        self._centers, self._radii = pk.centers, pk.radii
+        self._lead_r, self._lead_p1, self._lead_p2 = pk.lead_r, pk.lead_p1, pk.lead_p2
+        self._has_speed, self._vmax_row, self._vmax_val = (pk.has_speed, pk.vmax_row,
+                                                           pk.vmax_val)
         self._p1 = np.full(self.n, config.gain_p1)
         self._p2 = np.full(self.n, config.gain_p2)
         self._zero3 = np.zeros(3)

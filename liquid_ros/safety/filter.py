@@ -9,47 +9,51 @@ Neither stage raises on bad values in the control loop: non-finite input gives t
 command (braking, hover) and an error status; conflicting barriers give the minimum-violation
 command (slack on barrier rows only) and ``infeasible=True``; absurd but
 finite commands (1e16) are clipped before the QP. Actuator bounds hold exactly in every output.
+
+Each stage is one compiled call (:mod:`liquid_ros.safety.tick_kernels`) on inputs packed into
+one array; :class:`~liquid_ros.safety.reference.ReferenceSafetyFilter` is the same filter in
+plain numpy, the specification the tests hold this one to. A filter keeps the previous nominal
+(slew limit) and is meant for one control loop: use one per thread.
 """
 
 from __future__ import annotations
 
-import math
+from itertools import compress
 
 import numpy as np
 
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.safety import qp_kernels as _k
+from liquid_ros.safety import tick_kernels as _t
 from liquid_ros.safety.barriers import barrier_names
 from liquid_ros.safety.config import DEFAULT_SAFETY_CONFIG, SafetyConfig, SafetyStatus
-from liquid_ros.safety.fast_rows import FastRows
-from liquid_ros.safety.qp import solve_prepared
+from liquid_ros.safety.fast_rows import pack
 from liquid_ros.safety.robust import yaw_rate_bound
 
 __all__ = ["SafetyConfig", "SafetyFilter", "SafetyStatus"]
 
 _AXES = ("x", "y", "z")
-_FAR = 100.0
+FAR = 100.0
 """Nominal commands further than this outside the box (m/s^2 for stage 1, full ranges for
 stage 2) are clipped to it before the QP: the QP's tolerances are relative to the problem's
 scale, so a 1e16 command would otherwise drown the constraints in round-off."""
-_VIOLATION_TOL = 1e-6
+VIOLATION_TOL = 1e-6
+_INPUTS = ("pos", "vel", "accel_nom", "leader_pos", "leader_vel", "gains", "disturbance")
 
 
-def _norm(x: np.ndarray) -> float:
-    """Euclidean norm without overflow for huge entries (1e300 stays finite)."""
-    return math.hypot(*x.tolist())
-
-
-def _clip(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
-    """``np.clip`` without its dispatch overhead (small arrays, every tick)."""
-    return np.minimum(np.maximum(x, lo), hi)
-
-
-def _vector(value: object, name: str, size: int) -> np.ndarray:
+def vector(value: object, name: str, size: int) -> np.ndarray:
+    """``value`` as a float64 vector of ``size`` entries (any shape holding them), else raise."""
     arr = np.asarray(value, dtype=np.float64).reshape(-1) if value is not None else None
     if arr is None or arr.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},), got {np.shape(value)}")
     return arr
+
+
+def _put(buf: np.ndarray, start: int, value: object, name: str, size: int) -> None:
+    """Write ``value`` (checked as :func:`vector`) into ``buf[start:start + size]``."""
+    if type(value) is not np.ndarray or value.shape != (size,):
+        value = vector(value, name, size)
+    buf[start:start + size] = value
 
 
 class SafetyFilter:
@@ -67,20 +71,40 @@ class SafetyFilter:
         self.barrier_names = barrier_names(config)
         self.accel_low = np.array(config.accel_min, dtype=np.float64)
         self.accel_high = np.array(config.accel_max, dtype=np.float64)
-        r = len(self.barrier_names)
         self._accel_row_names = self.barrier_names + tuple(
             f"accel_{a}_max" for a in _AXES) + tuple(f"accel_{a}_min" for a in _AXES)
-        self._soft_accel = np.ones(r, dtype=np.bool_)
-        self._q_accel = np.eye(3)[None]
-        self._rows = FastRows(config)
-        self._lo2, self._hi2 = self.accel_low[None], self.accel_high[None]
-        self._far_lo, self._far_hi = self.accel_low - _FAR, self.accel_high + _FAR
         self._last_nominal: np.ndarray | None = None  # slew-limited nominal of filter_action
+        self._setup_accel()
         self._setup_wrench()
 
     def reset(self) -> None:
         """Forget the previous nominal command (start of a flight or after a pause)."""
         self._last_nominal = None
+
+    def _setup_accel(self) -> None:
+        """Pack the barriers and scalars of stage 1 for :func:`tick_kernels.stage1`."""
+        cfg, pk = self.config, pack(self.config)
+        n = len(self.barrier_names)
+        self._n_in = _t.IN_GAINS + max(2 * n, 2)
+        self._n_out = 4 + n + _t.N_INFO
+        self._n_flags = 2 * n + 6
+        self._bars = np.ascontiguousarray(np.concatenate([
+            np.column_stack([pk.normals, pk.offsets]),
+            np.column_stack([pk.centers, pk.radii])]))
+        sc = np.zeros(_t.N_SC)
+        sc[[_t.SC_LEAD_R, _t.SC_LEAD_P1, _t.SC_LEAD_P2, _t.SC_VMAX_ROW, _t.SC_VMAX_VAL,
+            _t.SC_HAS_SPEED]] = (pk.lead_r, pk.lead_p1, pk.lead_p2, pk.vmax_row, pk.vmax_val,
+                                 float(pk.has_speed))
+        sc[[_t.SC_LEAD_A, _t.SC_DELTA, _t.SC_MARGIN, _t.SC_P1, _t.SC_P2, _t.SC_SOFT_W,
+            _t.SC_YAW_MAX, _t.SC_YAW_NEAR, _t.SC_YAW_SLOW, _t.SC_TOL_VIOL]] = (
+            cfg.leader_accel_max, cfg.accel_error_bound, cfg.margin, cfg.gain_p1, cfg.gain_p2,
+            cfg.soft_weight, cfg.yaw_rate_max, cfg.yaw_rate_near, cfg.yaw_slow_distance,
+            VIOLATION_TOL)
+        sc[_t.SC_N_POS] = n - int(pk.has_speed)
+        sc[_t.SC_N_PLANES] = len(pk.offsets)
+        sc[_t.SC_BOX:] = np.concatenate([self.accel_low, self.accel_high,
+                                         self.accel_low - FAR, self.accel_high + FAR])
+        self._sc = sc
 
     def _setup_wrench(self) -> None:
         """Wrench QP in range-normalised variables ``y = w / scale`` (all entries O(1))."""
@@ -93,12 +117,11 @@ class SafetyFilter:
         self._mixer = par.mixer()
         self._mixer_inv = np.linalg.inv(self._mixer)
         self._f_max = par.max_rotor_thrust
-        self._wq = np.diag(np.asarray(cfg.wrench_weights, dtype=np.float64))[None]
         self._wq_sqrt = np.sqrt(np.asarray(cfg.wrench_weights, dtype=np.float64))
         names = []
         if cfg.rotor_limits:
             a = self._mixer_inv * self._w_scale[None, :] / self._f_max
-            self._g_wrench = np.concatenate([a, -a])[None]
+            self._g_wrench = np.ascontiguousarray(np.concatenate([a, -a])[None])
             self._h_wrench = np.concatenate([np.ones(4), np.zeros(4)])[None]
             names = [f"rotor_{i}_max" for i in range(4)] + [f"rotor_{i}_min" for i in range(4)]
         else:
@@ -108,8 +131,13 @@ class SafetyFilter:
             "thrust_max", "torque_x_max", "torque_y_max", "torque_z_max",
             "thrust_min", "torque_x_min", "torque_y_min", "torque_z_min")
         self._y_low = (self.wrench_low / self._w_scale)[None]
-        self._y_high = np.ones((1, 4))
-        self._soft_wrench = np.zeros(self._g_wrench.shape[1], dtype=np.bool_)
+        self._m2 = np.ascontiguousarray(np.concatenate([
+            np.diag(np.asarray(cfg.wrench_weights, dtype=np.float64)), self._mixer,
+            self._mixer_inv, self._g_wrench[0]]))
+        self._c2 = np.concatenate([
+            self._w_scale, self._y_low[0], self._wq_sqrt, self.wrench_low, self.wrench_high,
+            [self._f_max, float(cfg.rotor_limits), FAR], self._h_wrench[0]])
+        self._hover = self._project_wrench(np.array([self.params.weight, 0.0, 0.0, 0.0]))
 
     # ----------------------------------------------------------------------------- stage 1
     def brake_accel(self, vel: np.ndarray | None = None) -> np.ndarray:
@@ -149,55 +177,9 @@ class SafetyFilter:
         Raises:
             ValueError: If an argument has the wrong shape (values are never an error here).
         """
-        pos = _vector(pos, "pos", 3)
-        vel = _vector(vel, "vel", 3)
-        a_nom = _vector(accel_nom, "accel_nom", 3)
-        lp = None if leader_pos is None else _vector(leader_pos, "leader_pos", 3)
-        lv = None if leader_vel is None else _vector(leader_vel, "leader_vel", 3)
-        dist = None if disturbance is None else _vector(disturbance, "disturbance", 3)
-        g = None
-        if gains is not None:
-            g = np.asarray(gains, dtype=np.float64)
-            if g.shape not in ((2,), (len(self.barrier_names), 2)):
-                raise ValueError(f"gains must have shape (2,) or ({len(self.barrier_names)}, 2),"
-                                 f" got {g.shape}")
-        inputs = (("pos", pos), ("vel", vel), ("accel_nom", a_nom), ("leader_pos", lp),
-                  ("leader_vel", lv), ("gains", g), ("disturbance", dist))
-        present = [arr for _, arr in inputs if arr is not None]
-        if not np.isfinite(np.concatenate([a.reshape(-1) for a in present])).all():
-            bad = next(n for n, arr in inputs if arr is not None and not np.isfinite(arr).all())
-            return self._accel_fallback(vel, f"non-finite {bad}")
-        if g is not None and (g <= 0).any():
-            return self._accel_fallback(vel, "gains must be positive")
-        G0, h0, values = self._rows(pos, vel, lp, lv, g, dist)
-        if not (np.isfinite(G0).all() and not np.isnan(h0).any()):
-            return self._accel_fallback(vel, "non-finite barrier rows")
-        # A row whose gradient vanishes (e.g. standing exactly on the leader's or an obstacle's
-        # centre) does not depend on the control: no command can change it, and keeping it
-        # makes the active-set iteration cycle. Drop it; if it was violated, say so.
-        dead = (G0 * G0).sum(axis=1) <= 1e-18
-        dead_violated = bool((dead & (h0 < 0)).any())
-        h_solve = np.where(dead, np.inf, h0)
-        a_far = _clip(a_nom, self._far_lo, self._far_hi)
-        arrays = (self._q_accel, -a_far[None], G0[None], h_solve[None], self._lo2, self._hi2)
-        res = solve_prepared(arrays, self._soft_accel, 1, self.config.soft_weight)
-        code = int(res.status[0])
-        a = res.x[0]
-        if code not in (_k.OPTIMAL, _k.RELAXED) or not np.isfinite(a).all():
-            return self._accel_fallback(vel, f"solver {_k.STATUS_NAMES[code]}")
-        active = res.active[0]
-        if not active.any():
-            a = a_nom.copy()  # the unconstrained optimum is the nominal command itself
-        a = _clip(a, self.accel_low, self.accel_high)
-        viol = max(float((G0 @ a - h0).max(initial=0.0)), 0.0)
-        names, vals = self.barrier_names, values.tolist()
-        status = SafetyStatus(
-            active=tuple(self._accel_row_names[i] for i in np.flatnonzero(active)),
-            intervention=_norm(a - a_nom),
-            infeasible=code == _k.RELAXED or dead_violated or viol > _VIOLATION_TOL,
-            max_violation=viol, stage="accel", barrier_values=dict(zip(names, vals, strict=True)),
-            violated=tuple(n for n, v in zip(names, vals, strict=True) if v < 0.0))
-        return a, status
+        inp = np.zeros(self._n_in)
+        _put(inp, _t.IN_ACT, accel_nom, "accel_nom", 3)
+        return self._stage1(inp, pos, vel, leader_pos, leader_vel, gains, disturbance, False)
 
     def filter_action(self, pos: np.ndarray, vel: np.ndarray, action_nom: np.ndarray, *,
                       leader_pos: np.ndarray | None = None,
@@ -218,7 +200,8 @@ class SafetyFilter:
         The yaw rate enters the filter's model through :func:`~liquid_ros.safety.robust.
         yaw_rate_bound` of the nearest position barrier (see ``SafetyConfig.yaw_rate_near``):
         turning is slowed near the barriers so the attitude loop keeps the acceleration error
-        within ``accel_error_bound``, which every row is robust to.
+        within ``accel_error_bound``, which every row is robust to. On the fallback (no
+        barrier values) the bound is ``yaw_rate_near``.
 
         Args:
             pos: Position (3,) m, world ENU.
@@ -237,45 +220,104 @@ class SafetyFilter:
         Raises:
             ValueError: If an argument has the wrong shape.
         """
-        act = _vector(action_nom, "action_nom", 4)
+        inp = np.zeros(self._n_in)
+        _put(inp, _t.IN_ACT, action_nom, "action_nom", 4)
         slew = self.config.accel_slew_max
-        if (slew is not None and dt is not None and np.isfinite(dt) and dt > 0.0
-                and np.all(np.isfinite(act))):
-            if self._last_nominal is not None:
-                step = slew * float(dt)
-                act[:3] = self._last_nominal + _clip(act[:3] - self._last_nominal,
-                                                       -step, step)
-            self._last_nominal = _clip(act[:3], self.accel_low, self.accel_high)
-        a, status = self.filter_accel(pos, vel, act[:3], leader_pos=leader_pos,
-                                      leader_vel=leader_vel, gains=gains,
-                                      disturbance=disturbance)
-        pos_vals = [v for n, v in status.barrier_values.items() if n != "speed"]
-        nearest = min(pos_vals, default=np.inf) if not status.fallback else -np.inf
-        limit = yaw_rate_bound(self.config, float(nearest))
-        yaw = float(act[3]) if np.isfinite(act[3]) else 0.0
-        yaw_safe = min(max(yaw, -limit), limit)
-        status.yaw_rate_limit = limit
-        if yaw_safe != yaw:
-            status.active = (*status.active, "yaw_rate")
-        out = np.empty(4)
-        out[:3], out[3] = a, yaw_safe
-        return out, status
+        if slew is not None and dt is not None:
+            self._slew(inp[_t.IN_ACT:_t.IN_ACT + 4], slew, dt)
+        return self._stage1(inp, pos, vel, leader_pos, leader_vel, gains, disturbance, True)
 
-    def _accel_fallback(self, vel: np.ndarray, error: str) -> tuple[np.ndarray, SafetyStatus]:
-        return self.brake_accel(vel), SafetyStatus(error=error, stage="accel", fallback=True)
+    def _slew(self, act: np.ndarray, slew: float, dt: float) -> None:
+        """Limit the nominal acceleration's change since the previous call, in place."""
+        if not (np.isfinite(dt) and dt > 0.0 and np.all(np.isfinite(act))):
+            return
+        if self._last_nominal is not None:
+            step = slew * float(dt)
+            act[:3] = self._last_nominal + np.clip(act[:3] - self._last_nominal, -step, step)
+        self._last_nominal = np.clip(act[:3], self.accel_low, self.accel_high)
+
+    def _stage1(self, inp: np.ndarray, pos: object, vel: object, leader_pos: object,
+                leader_vel: object, gains: object, disturbance: object, yaw: bool
+                ) -> tuple[np.ndarray, SafetyStatus]:
+        """Pack the rest of the inputs, run :func:`tick_kernels.stage1`, build the status."""
+        _put(inp, _t.IN_POS, pos, "pos", 3)
+        _put(inp, _t.IN_VEL, vel, "vel", 3)
+        flags = inp[_t.IN_FLAGS:_t.IN_FLAGS + _t.N_FLAGS]
+        if leader_pos is not None:
+            _put(inp, _t.IN_LP, leader_pos, "leader_pos", 3)
+            flags[0] = 1.0
+        if leader_vel is not None:
+            _put(inp, _t.IN_LV, leader_vel, "leader_vel", 3)
+            flags[1] = 1.0
+        if disturbance is not None:
+            _put(inp, _t.IN_DIST, disturbance, "disturbance", 3)
+            flags[3] = 1.0
+        if gains is not None:
+            g = np.asarray(gains, dtype=np.float64)
+            n = len(self.barrier_names)
+            if g.shape not in ((2,), (n, 2)):
+                raise ValueError(f"gains must have shape (2,) or ({n}, 2), got {g.shape}")
+            if n:
+                inp[_t.IN_GAINS:].reshape(n, 2)[:] = g
+            else:  # no row to give them to; still checked as given
+                inp[_t.IN_GAINS:_t.IN_GAINS + g.size] = g.reshape(-1)
+            flags[2] = max(2 * n, g.size)
+        flags[4] = 1.0 if yaw else 0.0
+        out = np.empty(self._n_out)
+        act = np.empty(self._n_flags, dtype=np.bool_)
+        code = _t.stage1(inp, self._bars, self._sc, out, act)
+        if code:
+            return self._accel_fallback(inp, code, yaw)
+        n, names = len(self.barrier_names), self.barrier_names
+        m = n + 6
+        info = out[4 + n:].tolist()
+        flags_list = act.tolist()
+        active = tuple(compress(self._accel_row_names, flags_list[:m]))
+        if yaw and info[_t.INFO_YAW_CLIPPED]:
+            active = (*active, "yaw_rate")
+        status = SafetyStatus(
+            active=active, intervention=info[_t.INFO_INTERV],
+            infeasible=bool(info[_t.INFO_INFEAS]), max_violation=info[_t.INFO_VIOL],
+            stage="accel", barrier_values=dict(zip(names, out[4:4 + n].tolist(), strict=False)),
+            violated=tuple(compress(names, flags_list[m:])),
+            yaw_rate_limit=info[_t.INFO_YAW_LIMIT] if yaw else None)
+        return out[:4] if yaw else out[:3], status
+
+    def _accel_fallback(self, inp: np.ndarray, code: int, yaw: bool
+                        ) -> tuple[np.ndarray, SafetyStatus]:
+        if code <= len(_INPUTS):
+            error = f"non-finite {_INPUTS[code - 1]}"
+        elif code == _t.ERR_GAINS:
+            error = "gains must be positive"
+        elif code == _t.ERR_ROWS:
+            error = "non-finite barrier rows"
+        else:
+            error = f"solver {_k.STATUS_NAMES[code - _t.ERR_SOLVER]}"
+        a = self.brake_accel(inp[_t.IN_VEL:_t.IN_VEL + 3])
+        status = SafetyStatus(error=error, stage="accel", fallback=True)
+        if not yaw:
+            return a, status
+        # No barrier values to judge the distance by: the slowest turn.
+        limit = yaw_rate_bound(self.config, -np.inf)
+        nominal = float(inp[_t.IN_ACT + 3])
+        nominal = nominal if np.isfinite(nominal) else 0.0
+        yaw_safe = min(max(nominal, -limit), limit)
+        status.yaw_rate_limit = limit
+        if yaw_safe != nominal:
+            status.active = ("yaw_rate",)
+        return np.append(a, yaw_safe), status
 
     # ----------------------------------------------------------------------------- stage 2
     def fallback_wrench(self) -> np.ndarray:
         """Hover wrench (thrust = weight, zero torque), clipped to the actuator limits, (4,)."""
-        w = np.array([self.params.weight, 0.0, 0.0, 0.0])
-        return self._project_wrench(w)
+        return self._hover.copy()
 
     def _project_wrench(self, w: np.ndarray) -> np.ndarray:
         """Enforce rotor limits and the wrench box exactly (removes solver round-off)."""
         if self.config.rotor_limits:
-            f = _clip(self._mixer_inv @ w, 0.0, self._f_max)
+            f = np.clip(self._mixer_inv @ w, 0.0, self._f_max)
             w = self._mixer @ f
-        return _clip(w, self.wrench_low, self.wrench_high)
+        return np.clip(w, self.wrench_low, self.wrench_high)
 
     def filter_wrench(self, wrench_nom: np.ndarray) -> tuple[np.ndarray, SafetyStatus]:
         """Closest actuator-feasible wrench to ``wrench_nom``.
@@ -298,27 +340,16 @@ class SafetyFilter:
         Raises:
             ValueError: If ``wrench_nom`` does not have shape (4,).
         """
-        w_nom = _vector(wrench_nom, "wrench_nom", 4)
-        if not np.isfinite(w_nom).all():
-            return self.fallback_wrench(), SafetyStatus(
-                error="non-finite wrench_nom", stage="wrench", fallback=True)
-        y_nom = w_nom / self._w_scale
-        absurd = bool((np.abs(y_nom) > _FAR).any())
-        y_far = _clip(y_nom, -_FAR, _FAR)
-        arrays = (self._wq, -(self._wq[0] @ y_far)[None], self._g_wrench, self._h_wrench,
-                  self._y_low, self._y_high)
-        res = solve_prepared(arrays, self._soft_wrench, 1)
-        code = int(res.status[0])
-        y = res.x[0]
-        if code != _k.OPTIMAL or not np.isfinite(y).all():
-            return self.fallback_wrench(), SafetyStatus(
-                error=f"solver {_k.STATUS_NAMES[code]}", stage="wrench", fallback=True)
-        active = res.active[0]
-        w = w_nom.copy() if not active.any() else self._project_wrench(y * self._w_scale)
-        w = _clip(w, self.wrench_low, self.wrench_high)
-        dy = w / self._w_scale - y_nom
-        status = SafetyStatus(
-            active=tuple(self._wrench_row_names[i] for i in np.flatnonzero(active)),
-            intervention=_norm(self._wq_sqrt * dy), stage="wrench",
-            infeasible=absurd)
-        return w, status
+        w_nom = np.empty(4)
+        _put(w_nom, 0, wrench_nom, "wrench_nom", 4)
+        out = np.empty(6)
+        active = np.empty(len(self._wrench_row_names), dtype=np.bool_)
+        code = _t.stage2(w_nom, self._m2, self._c2, out, active)
+        if code:
+            error = ("non-finite wrench_nom" if code == 1
+                     else f"solver {_k.STATUS_NAMES[code - 2]}")
+            return self.fallback_wrench(), SafetyStatus(error=error, stage="wrench",
+                                                        fallback=True)
+        return out[:4], SafetyStatus(
+            active=tuple(compress(self._wrench_row_names, active.tolist())),
+            intervention=float(out[4]), stage="wrench", infeasible=bool(out[5]))

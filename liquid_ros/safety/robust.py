@@ -118,9 +118,16 @@ def yaw_rate_bound(config: SafetyConfig, nearest: float) -> float:
     """Yaw-rate limit (rad/s) at ``nearest`` m from the closest position barrier.
 
     ``yaw_rate_max`` beyond ``yaw_slow_distance``, falling linearly to ``yaw_rate_near`` at the
-    boundary (and below it, inside a forbidden set).
+    boundary and below it, inside a forbidden set (``-inf``, "no distance known", included);
+    ``+inf`` (no position barrier) gives ``yaw_rate_max``, NaN ``yaw_rate_near``. With
+    ``yaw_slow_distance`` 0 the bound steps from ``yaw_rate_near`` to ``yaw_rate_max`` at the
+    boundary.
     """
-    if not np.isfinite(nearest) or config.yaw_slow_distance <= 0.0:
-        return config.yaw_rate_max if not np.isnan(nearest) else config.yaw_rate_near
+    if np.isnan(nearest):
+        return config.yaw_rate_near
+    if nearest == np.inf:
+        return config.yaw_rate_max
+    if config.yaw_slow_distance <= 0.0:
+        return config.yaw_rate_max if nearest > 0.0 else config.yaw_rate_near
     frac = min(max(nearest / config.yaw_slow_distance, 0.0), 1.0)
     return config.yaw_rate_near + frac * (config.yaw_rate_max - config.yaw_rate_near)
