@@ -7,6 +7,7 @@ image size and period like a LiquidPolicy; any other path is a torch checkpoint.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,88 @@ def policy_image_size(policy: Any) -> tuple[int, int]:
     """(height, width) of the policy's input images (64x64 if the policy does not say)."""
     cfg = getattr(policy, "config", None)
     return (int(getattr(cfg, "image_height", 64)), int(getattr(cfg, "image_width", 64)))
+
+
+@dataclass(frozen=True)
+class LoadedPilot:
+    """A :class:`~liquid_ros.runtime.pilot.Pilot` ready to fly, and what it flies."""
+
+    pilot: Any
+    """The Pilot."""
+    policy: Any
+    """Its policy (LiquidPolicy or OnnxPolicy)."""
+    source: str
+    """What is flying, for the log (``shipped checkpoint ...``)."""
+    warning: str | None
+    """Set when an untrained policy flies."""
+    image_size: tuple[int, int]
+    """Policy input (height, width)."""
+    period: float
+    """Seconds between policy steps (0: every tick)."""
+
+
+def check_fit(policy: Any, settings: Any, image_size: tuple[int, int] | None = None) -> None:
+    """Refuse a configuration that does not fit the checkpoint, naming both.
+
+    Checked: the control rate against the policy's trained period (the period must be a
+    whole number of ticks, at least one), the command level against the one the checkpoint
+    records having been trained at (when it records one), and the camera size against the
+    policy's input (when ``image_size`` is given: evaluation renders at that size; the node
+    resizes any image instead).
+
+    Raises:
+        ValueError: One line naming the setting and the checkpoint's value.
+    """
+    rate = settings.node.rate_hz
+    period = policy_period(policy)
+    if period > 0.0:
+        ticks = period * rate
+        if ticks < 1.0 - 1e-6 or abs(ticks - round(ticks)) > 1e-3 * max(ticks, 1.0):
+            raise ValueError(f"rate_hz {rate:g} does not fit the checkpoint's policy period "
+                             f"{period:g} s (trained at {1 / period:g} Hz): the period must be "
+                             "a whole number of control ticks")
+    meta = getattr(policy, "checkpoint_metadata", None) or {}
+    trained = (meta.get("env_kwargs") or {}).get("command_level")
+    level = settings.command_level.value
+    if trained and trained != level:
+        raise ValueError(f"command level {level!r} (output_type {settings.node.output_type!r}) "
+                         f"does not fit the checkpoint, trained at {trained!r}")
+    if image_size is not None and tuple(image_size) != policy_image_size(policy):
+        raise ValueError(f"camera images {image_size[0]}x{image_size[1]} do not fit the "
+                         f"checkpoint's input {policy_image_size(policy)[0]}x"
+                         f"{policy_image_size(policy)[1]}")
+
+
+def make_pilot(settings: Any, checkpoint: str = "", policy: Any = None,
+               params: Any = None, controller: Any = None) -> LoadedPilot:
+    """Load the policy (unless given) and build the pilot policy_node and evaluation fly.
+
+    Args:
+        settings: A :class:`~liquid_ros.runtime.config.PilotSettings` (node, safety,
+            controller groups); ``settings.node.task`` selects the shipped checkpoint.
+        checkpoint: Checkpoint path; empty: ``settings.node.checkpoint``, then the shipped one.
+        policy: An already loaded policy (evaluation caches one per process); it is reset.
+        params: Quadrotor model (CF2X by default).
+        controller: An AccelerationController to use (the node builds it on its own thread);
+            None builds one from ``settings.controller``.
+
+    Raises:
+        ValueError: A missing or bad checkpoint, or a configuration that does not fit it
+            (:func:`check_fit`).
+    """
+    from liquid_ros.control.controller import AccelerationController
+    from liquid_ros.control.quadrotor import CF2X
+    from liquid_ros.runtime.pilot import Pilot
+    from liquid_ros.safety.filter import SafetyFilter
+
+    params = params or CF2X
+    source, warning = "given policy", None
+    if policy is None:
+        policy, source, warning = load_or_init_policy(
+            checkpoint or settings.node.checkpoint, settings.node.task)
+    check_fit(policy, settings)
+    controller = controller or AccelerationController(params, settings.controller)
+    period = policy_period(policy)
+    pilot = Pilot(policy, SafetyFilter(settings.safety, params), controller, settings.node,
+                  params, policy_period=period)
+    return LoadedPilot(pilot, policy, source, warning, policy_image_size(policy), period)

@@ -1,4 +1,4 @@
-"""PolicyLoop without DDS: modes, watchdog, time jumps, bounds (real policy and filter)."""
+"""The Pilot: modes, watchdog, time jumps, bounds (real policy and filter)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import torch
 from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.models.policy import LiquidPolicy, PolicyConfig
-from liquid_ros.ros.config import PolicyNodeConfig
-from liquid_ros.ros.control_loop import PolicyLoop
-from liquid_ros.ros.messages import OdomSample
+from liquid_ros.runtime.config import PolicyNodeConfig
+from liquid_ros.runtime.decoding import OdomSample
+from liquid_ros.runtime.pilot import Pilot
 from liquid_ros.safety.filter import SafetyConfig, SafetyFilter
 
 
@@ -24,13 +24,13 @@ def _odom(z: float = 1.0, vz: float = 0.0) -> OdomSample:
 def loop():
     torch.manual_seed(0)
     cfg = PolicyNodeConfig(rate_hz=50.0, input_timeout=0.1, land_timeout=0.5)
-    lp = PolicyLoop(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
+    lp = Pilot(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
                     AccelerationController(CF2X), cfg, CF2X)
     lp.reset()
     return lp
 
 
-def _feed(lp: PolicyLoop, t: float, odom: OdomSample | None = None) -> None:
+def _feed(lp: Pilot, t: float, odom: OdomSample | None = None) -> None:
     lp.set_image(np.full((64, 64, 3), 100, np.uint8), t)
     lp.set_odom(odom or _odom(), t)
 
@@ -156,19 +156,24 @@ class _RecordingPolicy:
 
     def step(self, image, state, dt):
         self.dts.append(dt)
-        return self.inner.step(image, state, dt)
+        self.inner.last_action = self.inner.step(image, state, dt)
+        return self.inner.last_action
+
+    @property
+    def hidden_state(self):
+        return self.inner.hidden_state
 
     def reset(self) -> None:
         self.inner.reset()
 
 
 def test_policy_steps_at_its_trained_period_and_holds_between():
-    from liquid_ros.ros.policy_source import policy_period, shipped_checkpoint
+    from liquid_ros.runtime.policy_source import policy_period, shipped_checkpoint
 
     pol = _RecordingPolicy()
     cfg = PolicyNodeConfig(rate_hz=50.0)
-    lp = PolicyLoop(pol, SafetyFilter(SafetyConfig(), CF2X), AccelerationController(CF2X), cfg,
-                    CF2X, policy_period=0.1)
+    lp = Pilot(pol, SafetyFilter(SafetyConfig(), CF2X), AccelerationController(CF2X), cfg,
+               CF2X, policy_period=0.1)
     lp.reset()
     nominals = []
     for k in range(26):  # 0.5 s at 50 Hz
@@ -192,8 +197,8 @@ def test_policy_steps_at_its_trained_period_and_holds_between():
 def test_yaw_setpoint_starts_at_the_robot_heading_when_odom_arrives_after_activation():
     torch.manual_seed(0)
     ctrl = AccelerationController(CF2X)
-    lp = PolicyLoop(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
-                    ctrl, PolicyNodeConfig(rate_hz=50.0), CF2X)
+    lp = Pilot(LiquidPolicy(PolicyConfig()).eval(), SafetyFilter(SafetyConfig(), CF2X),
+               ctrl, PolicyNodeConfig(rate_hz=50.0), CF2X)
     lp.reset()  # activated before any odometry, as a node usually is
     yaw = 2.0
     q = np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)])
@@ -213,3 +218,52 @@ def test_implausible_stamps_fall_back_to_the_receive_time(loop):
         assert r.status["odom_age"] == 0.0
         assert r.status["stage1"]["barrier_values"]["altitude_min"] == pytest.approx(0.9)
         loop.reset()
+
+
+def test_acceleration_level_sends_the_filtered_setpoint_and_records_each_step():
+    """output_type accel: the setpoint is stage 1's acceleration + yaw rate, no wrench."""
+    from liquid_ros.control.levels import CommandLevel
+    from liquid_ros.runtime.command import Mode
+
+    torch.manual_seed(0)
+    pol = _RecordingPolicy()
+    cfg = PolicyNodeConfig(rate_hz=50.0, output_type="accel")
+    lp = Pilot(pol, SafetyFilter(SafetyConfig(), CF2X), AccelerationController(CF2X), cfg,
+               CF2X, policy_period=0.1)
+    lp.reset()
+    steps = []
+    for k in range(10):
+        _feed(lp, 0.02 * k, _odom(z=0.15, vz=-1.0))  # below the floor, falling: stage 1 acts
+        r = lp.tick(0.02 * k)
+        assert r.level == CommandLevel.ACCELERATION and r.wrench is None
+        assert r.mode == Mode.POLICY and r.values.shape == (4,)
+        np.testing.assert_allclose(r.values[:3], r.accel)
+        assert r.values[3] == pytest.approx(r.yaw_rate)
+        assert np.all(np.abs(r.values[:3]) <= 4.0 + 1e-9) and abs(r.values[3]) <= 2.0 + 1e-9
+        assert r.values[2] > 1.0  # pushed up, whatever the policy asked
+        if r.step is not None:
+            steps.append(r.step)
+            np.testing.assert_array_equal(r.step.action, pol.inner.last_action)
+            assert r.step.image.shape == (64, 64, 3) and r.step.state.shape == (10,)
+    assert len(steps) == 2 and steps[0].hidden is None and steps[1].hidden is not None
+    # the command level is fixed once the pilot exists
+    with pytest.raises(ValueError, match="command level"):
+        lp.reconfigure(PolicyNodeConfig(output_type="wrench"))
+    lp.reconfigure(PolicyNodeConfig(output_type="twist", input_timeout=0.05))
+    assert lp.config.input_timeout == 0.05
+
+
+def test_acceleration_level_last_resort_is_a_zero_acceleration(loop):
+    class Broken:
+        def filter_action(self, *a, **k):
+            raise RuntimeError("solver gone")
+
+        def filter_wrench(self, w):
+            raise RuntimeError("solver gone")
+
+    lp = Pilot(_RecordingPolicy(), Broken(), AccelerationController(CF2X),
+               PolicyNodeConfig(output_type="accel"), CF2X)
+    _feed(lp, 0.0)
+    r = lp.tick(0.0)
+    assert r.mode == "hover" and "fallback chain failed" in r.reason
+    np.testing.assert_array_equal(r.values, np.zeros(4))
