@@ -74,7 +74,7 @@ def test_layers_do_not_import_ros() -> None:
     code = (
         "import sys, importlib, pkgutil, liquid_ros\n"
         "for layer in ('models', 'safety', 'control', 'sim', 'runtime', 'bags', 'rollouts',\n"
-        "              'train', 'evaluation'):\n"
+        "              'train', 'evaluation', 'cli'):\n"
         "    pkg = importlib.import_module('liquid_ros.' + layer)\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        importlib.import_module(m.name)\n"

@@ -1,4 +1,4 @@
-"""``liquid-ros bag-to-dataset``: convert rosbag2 recordings into a training dataset.
+"""Convert rosbag2 recordings into a training dataset (``liquid-ros bag-to-dataset``).
 
 Reads MCAP or sqlite3 bags without ROS (:mod:`~liquid_ros.bags.reader`), synchronises
 images, odometry and commands by timestamp (:mod:`~liquid_ros.bags.sync`, which states the
@@ -10,11 +10,8 @@ Each bag gives one episode per continuous stretch of samples; episodes are numbe
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ from liquid_ros.bags.reader import BagError, ReadConfig, read_bag
 from liquid_ros.bags.sync import Segment, SyncConfig, SyncReport, synchronise
 from liquid_ros.train.dataset import Episode, save_episode, write_manifest
 
-__all__ = ["BagError", "bag_to_dataset", "main", "segment_episode"]
+__all__ = ["BagError", "bag_to_dataset", "segment_episode"]
 
 
 def segment_episode(seg: Segment, seed: int, meta: dict[str, Any]) -> Episode:
@@ -129,98 +126,3 @@ def _bag_report(data: Any, report: SyncReport) -> dict[str, Any]:
                       **s.counts} for role, s in data.streams.items()}
     return {"bag": str(data.path), **report.to_dict(), "streams": streams,
             "warnings": list(data.warnings)}
-
-
-def add_stream_arguments(p: argparse.ArgumentParser, command_default: str = "action") -> None:
-    """Topic, reading and synchronisation options shared with ``liquid-ros replay``."""
-    s, r = SyncConfig(), ReadConfig()
-    p.add_argument("--image-topic", default="camera/image_raw",
-                   help="sensor_msgs/Image or CompressedImage topic")
-    p.add_argument("--odom-topic", default="odom", help="nav_msgs/Odometry topic")
-    p.add_argument("--command-topic", default=command_default,
-                   help="WrenchStamped, TwistStamped or AccelStamped topic")
-    p.add_argument("--goal-topic", default=None, help="optional PointStamped/Odometry goal")
-    p.add_argument("--odom-tolerance", type=float, default=s.odom_tolerance,
-                   help="nearest odometry within this many s of the image")
-    p.add_argument("--command-tolerance", type=float, default=s.command_tolerance,
-                   help="command within this many s of the image")
-    p.add_argument("--command-align", choices=("after", "before"), default=s.command_align,
-                   help="command at or after the image (its response) or at or before it")
-    p.add_argument("--max-gap", type=float, default=s.max_gap,
-                   help="a longer gap (s) between samples starts a new episode")
-    p.add_argument("--min-steps", type=int, default=s.min_steps, help="shortest episode")
-    p.add_argument("--mass", type=float, default=s.mass, help="kg, for WrenchStamped commands")
-    p.add_argument("--drag", type=float, nargs=3, default=s.drag_coeff, metavar=("DX", "DY", "DZ"),
-                   help="N s/m body drag, for WrenchStamped commands")
-    p.add_argument("--twist-mode", choices=("velocity", "acceleration"), default=s.twist_mode,
-                   help="meaning of TwistStamped linear")
-    p.add_argument("--twist-frame", choices=("body", "world"), default=s.twist_frame,
-                   help="frame of a velocity TwistStamped")
-    p.add_argument("--twist-gain", type=float, default=s.twist_gain,
-                   help="1/s, velocity command -> acceleration")
-    p.add_argument("--stamps", choices=("header", "receive"), default=r.stamps,
-                   help="header stamps (receive time where all are zero) or receive time")
-    p.add_argument("--max-backjump", type=float, default=r.max_backjump,
-                   help="larger backwards time steps (s) are an error")
-    p.add_argument("--resize", choices=("area", "nearest"), default=r.resize,
-                   help="image resizing, as the policy node's resize_method (default area)")
-    p.add_argument("--strict", action="store_true", help="error instead of skipping")
-    p.add_argument("--keep-truncated", action="store_true",
-                   help="use the messages before damage in a truncated file")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-
-
-def configs_from_args(args: argparse.Namespace, image_size: tuple[int, int]
-                      ) -> tuple[ReadConfig, SyncConfig]:
-    """The reading and synchronisation configs of parsed stream arguments."""
-    read = ReadConfig(stamps=args.stamps, max_backjump=args.max_backjump, strict=args.strict,
-                      keep_truncated=args.keep_truncated, image_size=image_size,
-                      resize=args.resize, progress=not args.no_progress)
-    sync = SyncConfig(odom_tolerance=args.odom_tolerance,
-                      command_tolerance=args.command_tolerance,
-                      command_align=args.command_align, max_gap=args.max_gap,
-                      min_steps=args.min_steps, mass=args.mass,
-                      drag_coeff=tuple(args.drag), twist_mode=args.twist_mode,
-                      twist_frame=args.twist_frame, twist_gain=args.twist_gain)
-    return read, sync
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liquid-ros bag-to-dataset",
-                                description=__doc__.splitlines()[0])
-    p.add_argument("bags", nargs="+", metavar="BAG", help="bag folder(s) or .mcap/.db3 files")
-    p.add_argument("--out", required=True, help="dataset folder")
-    p.add_argument("--image-size", type=int, nargs=2, default=(64, 64), metavar=("H", "W"),
-                   help="resize images to H W pixels")
-    p.add_argument("--first-seed", type=int, default=0, help="number of the first episode")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
-    add_stream_arguments(p)
-    return p
-
-
-def main(argv: list[str]) -> int:
-    """Entry point of ``liquid-ros bag-to-dataset``; returns the exit code."""
-    args = _parser().parse_args(argv)
-    start = time.monotonic()
-    try:
-        read, sync = configs_from_args(args, (args.image_size[0], args.image_size[1]))
-        manifest, reports = bag_to_dataset(
-            args.bags, args.out, image_topic=args.image_topic, odom_topic=args.odom_topic,
-            command_topic=args.command_topic, goal_topic=args.goal_topic, read=read, sync=sync,
-            first_seed=args.first_seed, overwrite=args.overwrite)
-    except (ValueError, OSError) as err:
-        print(f"liquid-ros bag-to-dataset: {err}", file=sys.stderr)
-        return 2
-    for r in reports:
-        for w in r["warnings"]:
-            print(f"warning: {w}", file=sys.stderr)
-        skipped = {f"{role}.{k}": v for role, s in r["streams"].items()
-                   for k, v in s.items() if k in ("corrupt", "invalid", "duplicate") and v}
-        reordered = {role: s["reordered"] for role, s in r["streams"].items() if s["reordered"]}
-        print(f"{r['bag']}: {r['images']} images -> {r['samples']} samples in {r['episodes']} "
-              f"episodes; dropped {json.dumps(r['dropped'])}; skipped messages "
-              f"{json.dumps(skipped)}; reordered {json.dumps(reordered)}; clipped actions "
-              f"{r['clipped_actions']}")
-    print(f"wrote {manifest['num_episodes']} episodes ({manifest['num_steps']} steps) to "
-          f"{args.out} in {time.monotonic() - start:.1f} s")
-    return 0

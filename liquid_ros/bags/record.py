@@ -1,4 +1,4 @@
-"""``liquid-ros record-sim``: fly simulated episodes and record them as rosbag2 (MCAP), no ROS.
+"""Fly simulated episodes and record them as rosbag2 (MCAP), no ROS (``liquid-ros record-sim``).
 
 One bag folder per episode, ``OUT/episode_<seed>/``, with the topics a real drone stack would
 record, stamped with the simulation time (header stamp = receive time):
@@ -27,17 +27,14 @@ behind stage 1 of the safety filter, as it would fly on the robot. ``metadata.ya
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from liquid_ros.bags import messages as bm
-from liquid_ros.bags.writer import STORAGES, BagWriter
+from liquid_ros.bags.writer import BagWriter
 from liquid_ros.control.controller import ACTION_HIGH, ACTION_LOW
 from liquid_ros.rollouts.episodes import (
     ExplorationNoise,
@@ -149,52 +146,27 @@ def _write_state(bag: BagWriter, info: dict[str, Any]) -> None:
     bag.write(TOPICS["goal"], t, bm.point_msg(t, goal_of(info)))
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liquid-ros record-sim",
-                                description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, help="fly_to_target or leader_follow")
-    p.add_argument("--episodes", type=int, required=True, help="number of episodes")
-    p.add_argument("--out", required=True, help="folder of bag folders (created)")
-    p.add_argument("--seed", type=int, default=0, help="first seed; episodes use seed..seed+N-1")
-    p.add_argument("--checkpoint", default=None, help="fly this policy instead of the expert")
-    p.add_argument("--action-repeat", type=int, default=5, help="control ticks per policy step")
-    p.add_argument("--storage", choices=STORAGES, default="mcap", help="rosbag2 storage")
-    p.add_argument("--noise-accel", type=float, default=0.0,
-                   help="expert exploration noise std (m/s^2)")
-    p.add_argument("--noise-yaw", type=float, default=0.0,
-                   help="expert exploration noise std (rad/s)")
-    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
-                   help="keyword argument for the environment (repeatable)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return p
+def record_episodes(out: str | Path, task: str, episodes: int, seed: int = 0, *,
+                    checkpoint: str | None = None, action_repeat: int = 5,
+                    noise: ExplorationNoise | None = None,
+                    env_kwargs: dict[str, Any] | None = None, storage: str = "mcap",
+                    progress: bool = True) -> list[dict[str, Any]]:
+    """Record seeds ``seed .. seed + episodes - 1`` as bag folders ``out/episode_<seed>``.
 
+    Returns:
+        One :func:`record_episode` summary per episode.
 
-def main(argv: list[str]) -> int:
-    """Entry point of ``liquid-ros record-sim``; returns the exit code."""
+    Raises:
+        ValueError: If ``episodes`` or ``action_repeat`` < 1 or ``seed`` < 0.
+    """
     from tqdm import tqdm
 
-    from liquid_ros.rollouts.collect import parse_env_kwargs
-
-    args = _parser().parse_args(argv)
-    start = time.monotonic()
-    try:
-        if args.episodes < 1 or args.seed < 0 or args.action_repeat < 1:
-            raise ValueError("--episodes and --action-repeat must be >= 1 and --seed >= 0")
-        env_kwargs = parse_env_kwargs(args.env_arg)
-        noise = ExplorationNoise(accel_std=args.noise_accel, yaw_rate_std=args.noise_yaw)
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        results = []
-        for seed in tqdm(range(args.seed, args.seed + args.episodes), desc="record-sim",
-                         disable=True if args.no_progress else None):
-            results.append(record_episode(
-                out / bag_name(seed), args.task, seed, checkpoint=args.checkpoint,
-                action_repeat=args.action_repeat, noise=noise, env_kwargs=env_kwargs,
-                storage=args.storage))
-    except (ValueError, OSError) as err:
-        print(f"liquid-ros record-sim: {err}", file=sys.stderr)
-        return 2
-    wins = sum(r["success"] for r in results)
-    print(f"recorded {len(results)} bags ({sum(r['steps'] for r in results)} frames, "
-          f"{wins} successes) in {args.out} in {time.monotonic() - start:.1f} s")
-    return 0
+    if episodes < 1 or seed < 0 or action_repeat < 1:
+        raise ValueError("--episodes and --action-repeat must be >= 1 and --seed >= 0")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return [record_episode(out / bag_name(s), task, s, checkpoint=checkpoint,
+                           action_repeat=action_repeat, noise=noise, env_kwargs=env_kwargs,
+                           storage=storage)
+            for s in tqdm(range(seed, seed + episodes), desc="record-sim",
+                          disable=None if progress else True)]

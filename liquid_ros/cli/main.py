@@ -2,7 +2,9 @@
 
 Subcommand modules are imported only when chosen, so ``liquid-ros --help`` stays fast and a
 missing optional dependency (ROS, Ray) only affects the subcommands that need it. Each module
-provides ``main(argv: list[str]) -> int``.
+provides ``main(argv: list[str]) -> int``: the ``liquid_ros.cli`` modules parse their options
+from dataclasses (:mod:`liquid_ros.cli.flags`); ``demo`` and ``warmup`` live with the nodes they
+start.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import sys
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("liquid_ros.ros.demo", "closed-loop demo: sim_node + policy_node over real DDS"),
-    "collect": ("liquid_ros.rollouts.collect", "record expert demonstrations in simulation"),
-    "train": ("liquid_ros.train.imitation", "imitation learning (BPTT) on collected data"),
-    "eval": ("liquid_ros.evaluation.evaluate",
-             "closed-loop evaluation of a checkpoint in simulation"),
-    "compare": ("liquid_ros.evaluation.compare", "train and evaluate model families side by side"),
-    "bag-to-dataset": ("liquid_ros.bags.convert", "convert a rosbag2 recording to a dataset"),
-    "replay": ("liquid_ros.evaluation.replay", "open-loop replay of a recording through a policy"),
+    "collect": ("liquid_ros.cli.collect", "record expert demonstrations in simulation"),
+    "train": ("liquid_ros.cli.train", "imitation learning (BPTT) on collected data"),
+    "eval": ("liquid_ros.cli.eval", "closed-loop evaluation of a checkpoint in simulation"),
+    "compare": ("liquid_ros.cli.compare", "train and evaluate model families side by side"),
+    "bag-to-dataset": ("liquid_ros.cli.bag_to_dataset",
+                       "convert a rosbag2 recording to a dataset"),
+    "replay": ("liquid_ros.cli.replay", "open-loop replay of a recording through a policy"),
     "warmup": ("liquid_ros.ros.warmup", "compile numba kernels into the cache (after install)"),
-    "record-sim": ("liquid_ros.bags.record", "record simulated episodes as rosbag2 (MCAP)"),
-    "export": ("liquid_ros.models.export", "export a checkpoint's step to ONNX or TorchScript"),
+    "record-sim": ("liquid_ros.cli.record_sim", "record simulated episodes as rosbag2 (MCAP)"),
+    "export": ("liquid_ros.cli.export", "export a checkpoint's step to ONNX or TorchScript"),
 }
 
 

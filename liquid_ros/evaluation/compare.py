@@ -1,4 +1,4 @@
-"""``liquid-ros compare``: train every model family on the same data and evaluate side by side.
+"""Train every model family on the same data and evaluate side by side (``liquid-ros compare``).
 
 For each task and model: train (or reuse ``OUT/TASK/MODEL/policy.pt`` when it exists), then fly
 held-out seeded episodes clean and under perturbations (pixel noise, a brightness change, and
@@ -8,47 +8,70 @@ for the leader task a trajectory family held out of its training data). Writes
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
-import sys
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from liquid_ros.evaluation.evaluate import evaluate
-from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args
 from liquid_ros.rollouts.episodes import Perturbation
+from liquid_ros.rollouts.runner import BackendConfig
 from liquid_ros.train import imitation
+from liquid_ros.train.trainer import TrainConfig
 
-TASK_DATA_FLAGS = {"fly_to_target": "data_fly_to_target", "leader_follow": "data_leader_follow"}
+TASK_DATA_FIELDS = {"fly_to_target": "data_fly_to_target", "leader_follow": "data_leader_follow"}
+"""Task -> the CompareConfig field holding its dataset folder."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liquid-ros compare", description=__doc__.splitlines()[0])
-    p.add_argument("--data-fly-to-target", help="dataset folder for fly_to_target")
-    p.add_argument("--data-leader-follow", help="dataset folder for leader_follow")
-    p.add_argument("--models", nargs="+", default=["ncp", "cfc", "lstm", "gru", "ctrnn", "mlp"],
-                   choices=sorted(imitation.MODELS), help="model families")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--epochs", type=int, default=20, help="training epochs per model")
-    p.add_argument("--seq-len", type=int, default=64, help="BPTT sequence length")
-    p.add_argument("--max-steps", type=int, default=None, help="cap on gradient steps")
-    p.add_argument("--episodes", type=int, default=20, help="evaluation episodes per condition")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: train's)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads for training")
-    p.add_argument("--dagger-rounds", type=int, default=0,
-                   help="DAgger rounds per model after its epochs (the same for every family)")
-    p.add_argument("--dagger-episodes", type=int, default=20, help="episodes per DAgger round")
-    p.add_argument("--dagger-epochs", type=int, default=None,
-                   help="epochs after each DAgger round (default: --epochs)")
-    p.add_argument("--eval-seed", type=int, default=100_000, help="first evaluation seed")
-    p.add_argument("--image-noise", type=float, default=0.05, help="pixel noise std")
-    p.add_argument("--brightness", type=float, default=-0.25, help="brightness shift")
-    p.add_argument("--held-out-family", default="figure_eight",
-                   help="leader family for the held-out test (train data should exclude it)")
-    add_backend_arguments(p)
-    return p
+@dataclass(frozen=True, kw_only=True)
+class CompareConfig:
+    """One comparison: what ``liquid-ros compare`` parses (its flags are these fields)."""
+
+    data_fly_to_target: str | None = None
+    """Dataset folder for fly_to_target."""
+    data_leader_follow: str | None = None
+    """Dataset folder for leader_follow."""
+    models: tuple[str, ...] = field(default=("ncp", "cfc", "lstm", "gru", "ctrnn", "mlp"),
+                                    metadata={"cli": {"choices": sorted(imitation.MODELS)}})
+    """Model families."""
+    out: str = field(metadata={"cli": {"help": "output folder"}})
+    epochs: int = 20
+    """Training epochs per model."""
+    seq_len: int = 64
+    """BPTT sequence length."""
+    max_steps: int | None = None
+    """Cap on gradient steps."""
+    episodes: int = 20
+    """Evaluation episodes per condition."""
+    seed: int = 0
+    """Training seed."""
+    lr: float | None = None
+    """Adam learning rate (default: train's)."""
+    threads: int = 1
+    """Torch threads for training."""
+    dagger_rounds: int = 0
+    """DAgger rounds per model after its epochs (the same for every family)."""
+    dagger_episodes: int = 20
+    """Episodes per DAgger round."""
+    dagger_epochs: int | None = None
+    """Epochs after each DAgger round (default: --epochs)."""
+    eval_seed: int = 100_000
+    """First evaluation seed."""
+    image_noise: float = 0.05
+    """Pixel noise std of the noise condition."""
+    brightness: float = -0.25
+    """Brightness shift of the brightness condition."""
+    held_out_family: str = "figure_eight"
+    """Leader family for the held-out test (train data should exclude it)."""
+
+    def __post_init__(self) -> None:
+        """Validate the fields (ValueError naming them)."""
+        if not (self.data_fly_to_target or self.data_leader_follow):
+            raise ValueError("give --data-fly-to-target and/or --data-leader-follow")
+        bad = sorted(set(self.models) - set(imitation.MODELS))
+        if bad or not self.models:
+            raise ValueError(f"models must be some of {sorted(imitation.MODELS)}, got {bad}")
 
 
 def _head_params(checkpoint: Path) -> int:
@@ -58,65 +81,60 @@ def _head_params(checkpoint: Path) -> int:
     return sum(p.numel() for m in (policy.head, policy.readout) for p in m.parameters())
 
 
-def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Train and evaluate every (task, model); returns one row per pair."""
-    backend = backend_from_args(args)  # one for all evaluations (Ray starts once)
+def run(cfg: CompareConfig, backend: BackendConfig | None = None) -> list[dict[str, Any]]:
+    """Train and evaluate every (task, model); returns one row per pair.
+
+    A pair whose ``OUT/TASK/MODEL/policy.pt`` exists is not trained again. Episodes (DAgger and
+    evaluation) run on ``backend`` (default: local processes on every core).
+    """
+    backend = backend or BackendConfig()
+    runner = backend.make()  # one for all evaluations (Ray starts once)
     try:
-        return _run(args, backend)
+        return _run(cfg, backend, runner)
     finally:
-        backend.close()
+        runner.close()
 
 
-def train_argv(args: argparse.Namespace, task: str, model: str, data: str,
-               folder: Path) -> list[str]:
-    """The ``liquid-ros train`` arguments of one (task, model) pair: the same for every family."""
-    argv = ["--task", task, "--model", model, "--data", data, "--out", str(folder),
-            "--epochs", str(args.epochs), "--seq-len", str(args.seq_len),
-            "--seed", str(args.seed), "--threads", str(args.threads), "--no-progress"]
-    if args.lr is not None:
-        argv += ["--lr", str(args.lr)]
-    if args.max_steps:
-        argv += ["--max-steps", str(args.max_steps)]
-    if args.dagger_rounds:
-        argv += ["--dagger-rounds", str(args.dagger_rounds),
-                 "--dagger-episodes", str(args.dagger_episodes)]
-        if args.dagger_epochs is not None:
-            argv += ["--dagger-epochs", str(args.dagger_epochs)]
-        if args.workers is not None:
-            argv += ["--workers", str(args.workers)]
-        if args.ray:
-            argv += ["--ray", args.ray]
-    return argv
+def train_config(cfg: CompareConfig, task: str, model: str, data: str,
+                 folder: Path) -> imitation.ImitationConfig:
+    """The training run of one (task, model) pair: the same for every family."""
+    tc = TrainConfig(epochs=cfg.epochs, seq_len=cfg.seq_len, seed=cfg.seed,
+                     max_steps=cfg.max_steps or None)
+    if cfg.lr is not None:
+        tc = dataclasses.replace(tc, lr=cfg.lr)
+    return imitation.ImitationConfig(
+        task=task, model=model, data=(data,), out=str(folder), train=tc, threads=cfg.threads,
+        progress=False, dagger_rounds=cfg.dagger_rounds, dagger_episodes=cfg.dagger_episodes,
+        dagger_epochs=cfg.dagger_epochs)
 
 
-def _run(args: argparse.Namespace, backend: Any) -> list[dict[str, Any]]:
+def _run(cfg: CompareConfig, backend: BackendConfig, runner: Any) -> list[dict[str, Any]]:
     rows = []
-    out = Path(args.out)
-    for task, flag in TASK_DATA_FLAGS.items():
-        data = getattr(args, flag)
+    out = Path(cfg.out)
+    for task, name in TASK_DATA_FIELDS.items():
+        data = getattr(cfg, name)
         if not data:
             continue
-        for model in args.models:
+        for model in cfg.models:
             folder = out / task / model
             ckpt = folder / "policy.pt"
             if not ckpt.exists():
-                argv = train_argv(args, task, model, data, folder)
-                if imitation.main(argv) != 0:
-                    raise ValueError(f"training {model} on {task} failed")
+                run_cfg = train_config(cfg, task, model, data, folder)
+                imitation.train(run_cfg, backend, command=f"liquid-ros compare: {task} {model}")
             row: dict[str, Any] = {"task": task, "model": model,
                                    "head_params": _head_params(ckpt)}
             conditions = {"clean": ({}, Perturbation()),
-                          "noise": ({}, Perturbation(image_noise_std=args.image_noise)),
-                          "brightness": ({}, Perturbation(brightness=args.brightness))}
+                          "noise": ({}, Perturbation(image_noise_std=cfg.image_noise)),
+                          "brightness": ({}, Perturbation(brightness=cfg.brightness))}
             if task == "leader_follow":
-                conditions["held_out_family"] = ({"family": args.held_out_family},
+                conditions["held_out_family"] = ({"family": cfg.held_out_family},
                                                  Perturbation())
-            for name, (kw, pert) in conditions.items():
-                s, _ = evaluate(task, str(ckpt), args.episodes, args.eval_seed,
-                                perturbation=pert, env_kwargs=kw, backend=backend)
+            for name_, (kw, pert) in conditions.items():
+                s, _ = evaluate(task, str(ckpt), cfg.episodes, cfg.eval_seed,
+                                perturbation=pert, env_kwargs=kw, backend=runner)
                 err = s["metrics"].get("mean_distance_error", s["metrics"].get("final_distance"))
-                row[name] = {"success_rate": s["success_rate"], "error": err,
-                             "violations": s["violation_episodes"]}
+                row[name_] = {"success_rate": s["success_rate"], "error": err,
+                              "violations": s["violation_episodes"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows
@@ -141,25 +159,13 @@ def markdown(rows: list[dict[str, Any]], episodes: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    """Entry point of ``liquid-ros compare``; returns the exit code."""
-    args = _parser().parse_args(argv)
-    if not (args.data_fly_to_target or args.data_leader_follow):
-        print("liquid-ros compare: give --data-fly-to-target and/or --data-leader-follow",
-              file=sys.stderr)
-        return 2
-    start = time.monotonic()
-    try:
-        rows = run(args)
-    except (ValueError, ImportError, ConnectionError) as err:
-        print(f"liquid-ros compare: {err}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
+def write_report(rows: list[dict[str, Any]], cfg: CompareConfig, seconds: float,
+                 command: list[str]) -> str:
+    """Write ``OUT/compare.md`` and ``OUT/compare.json``; returns the Markdown table."""
+    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows, args.episodes)
+    table = markdown(rows, cfg.episodes)
     (out / "compare.md").write_text(table)
     (out / "compare.json").write_text(json.dumps(
-        {"rows": rows, "seconds": round(time.monotonic() - start, 1), "argv": argv},
-        indent=2) + "\n")
-    print(table)
-    return 0
+        {"rows": rows, "seconds": round(seconds, 1), "argv": command}, indent=2) + "\n")
+    return table

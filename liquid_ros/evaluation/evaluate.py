@@ -1,4 +1,4 @@
-"""``liquid-ros eval``: closed-loop evaluation of a checkpoint, safety filter on.
+"""Closed-loop evaluation of a checkpoint, safety filter on (``liquid-ros eval``).
 
 Prints the success rate, the task's mean metrics, safety violations (altitude floor breached,
 ground crash, leader collision) and filter interventions; ``--json`` puts the same numbers as
@@ -8,44 +8,16 @@ one JSON object on the last line. Writes ``trajectories.png`` (and with ``--sali
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from liquid_ros.evaluation.plots import plot_neuron_activity, plot_saliency, plot_trajectories
-from liquid_ros.rollouts.backends import add_backend_arguments, backend_from_args, throughput
-from liquid_ros.rollouts.collect import parse_env_kwargs
 from liquid_ros.rollouts.episodes import Perturbation
 from liquid_ros.rollouts.policy_episode import PolicyEpisode, PolicyResult, load_cached
 from liquid_ros.rollouts.runner import Backend, LocalBackend, run_episodes
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liquid-ros eval", description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, help="fly_to_target or leader_follow")
-    p.add_argument("--checkpoint", required=True, help="policy .pt file")
-    p.add_argument("--episodes", type=int, default=50, help="number of episodes")
-    p.add_argument("--seed", type=int, default=100_000,
-                   help="first seed (held out: collect and DAgger use other seeds)")
-    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    p.add_argument("--saliency", action="store_true",
-                   help="write saliency and neuron-activity plots of the first episode")
-    p.add_argument("--out", default=None, help="folder for plots (default: no plots)")
-    add_backend_arguments(p)
-    p.add_argument("--no-safety", action="store_true", help="fly without the safety filter")
-    p.add_argument("--image-noise", type=float, default=0.0,
-                   help="perturbation: pixel noise std (fraction of full scale)")
-    p.add_argument("--brightness", type=float, default=0.0,
-                   help="perturbation: brightness shift (fraction of full scale)")
-    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
-                   help="environment keyword (e.g. family=\"figure_eight\"); repeatable")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return p
 
 
 def summarise(results: list[PolicyResult], failures: int = 0) -> dict[str, Any]:
@@ -136,60 +108,20 @@ def interpretability(task: str, checkpoint: str, seed: int, out: Path,
     return paths
 
 
-def _print_summary(s: dict[str, Any]) -> None:
-    print(f"task {s['task']}: {s['episodes']} episodes from seed {s['seed']}, safety filter "
-          f"{'on' if s['safety'] else 'off'}")
-    print(f"success rate: {100 * s['success_rate']:.1f} %")
-    for k, v in s["metrics"].items():
-        print(f"  mean {k}: {v:.4g}")
-    print(f"safety violations: {s['violation_episodes']} episodes "
-          f"({', '.join(f'{k} {v}' for k, v in s['violations'].items())})")
-    print(f"filter interventions: {s['filter_interventions']} control ticks "
-          f"({100 * s['filter_intervention_rate']:.1f} % of ticks), mean "
-          f"|a_safe - a_nom| {s['mean_intervention']:.4f} m/s^2, fallbacks "
-          f"{s['filter_fallbacks']}")
+def write_plots(task: str, checkpoint: str, seed: int, results: list[PolicyResult],
+                summary: dict[str, Any], out: str | Path, *, saliency: bool = False,
+                env_kwargs: dict[str, Any] | None = None) -> list[str]:
+    """Write the plots of an evaluation into ``out``; returns the files written.
 
-
-def main(argv: list[str]) -> int:
-    """Entry point of ``liquid-ros eval``; returns the exit code."""
-    args = _parser().parse_args(argv)
-    start = time.monotonic()
-    try:
-        env_kwargs = parse_env_kwargs(args.env_arg)
-        backend = backend_from_args(args)
-        try:
-            summary, results = evaluate(
-                args.task, args.checkpoint, args.episodes, args.seed,
-                safety=not args.no_safety,
-                perturbation=Perturbation(args.image_noise, args.brightness),
-                env_kwargs=env_kwargs, progress=not args.no_progress, backend=backend)
-        finally:
-            backend.close()
-        if not args.json:
-            print(throughput(len(results), sum(float(r.time[-1]) for r in results if len(r.time)),
-                             time.monotonic() - start))
-        files: list[str] = []
-        if args.out:
-            out = Path(args.out)
-            eps = [{"positions": r.positions, "goals": r.goals, "time": r.time,
-                    "success": r.success} for r in results[:10]]
-            files.append(str(plot_trajectories(
-                eps, out / "trajectories.png",
-                title=f"{args.task}: success {100 * summary['success_rate']:.0f} %")))
-            if args.saliency:
-                files += [str(p) for p in interpretability(
-                    args.task, args.checkpoint, args.seed, out, env_kwargs)]
-        elif args.saliency:
-            raise ValueError("--saliency needs --out")
-    except (ValueError, ImportError, ConnectionError) as err:
-        print(f"liquid-ros eval: {err}", file=sys.stderr)
-        return 2
-    summary["files"] = files
-    summary["seconds"] = round(time.monotonic() - start, 1)
-    _print_summary(summary)
-    if args.json:
-        print(json.dumps(summary, sort_keys=True))
-    if summary["episodes"] == 0:
-        print("liquid-ros eval: no episode ran", file=sys.stderr)
-        return 1
-    return 0
+    ``trajectories.png`` shows the first ten episodes; with ``saliency``, the saliency and
+    neuron-activity plots of episode ``seed`` are added.
+    """
+    out = Path(out)
+    eps = [{"positions": r.positions, "goals": r.goals, "time": r.time, "success": r.success}
+           for r in results[:10]]
+    files = [str(plot_trajectories(
+        eps, out / "trajectories.png",
+        title=f"{task}: success {100 * summary['success_rate']:.0f} %"))]
+    if saliency:
+        files += [str(p) for p in interpretability(task, checkpoint, seed, out, env_kwargs)]
+    return files

@@ -1,4 +1,4 @@
-"""``liquid-ros replay``: open-loop evaluation of a checkpoint over a rosbag2 recording.
+"""Open-loop evaluation of a checkpoint over a rosbag2 recording (``liquid-ros replay``).
 
 The recording is read and synchronised exactly as ``bag-to-dataset`` does (same options). For
 each episode the policy starts from a fresh hidden state and is stepped with
@@ -16,9 +16,8 @@ Writes into ``--out``: ``replay.png`` (recorded, predicted and filtered commands
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.bags.convert import add_stream_arguments, configs_from_args
-from liquid_ros.bags.reader import read_bag
-from liquid_ros.bags.sync import Segment, synchronise
+from liquid_ros.bags.reader import ReadConfig, read_bag
+from liquid_ros.bags.sync import Segment, SyncConfig, synchronise
 
 AXES = ("ax", "ay", "az", "yaw_rate")
 """Action components: world acceleration (m/s^2) per axis and yaw rate (rad/s)."""
@@ -142,64 +140,45 @@ def plot_replay(trace: ReplayTrace, path: str | Path, title: str = "replay") -> 
     return path
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liquid-ros replay", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, help="policy checkpoint (.pt)")
-    p.add_argument("--bag", required=True, help="bag folder or .mcap/.db3 file")
-    p.add_argument("--out", default=None, help="folder for replay.png and replay.json")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON (last line)")
-    p.add_argument("--task", default=None,
-                   help="safety settings of this task (default: the checkpoint's task)")
-    add_stream_arguments(p)
-    return p
+def replay(checkpoint: str, bag: str, topics: dict[str, str], *,
+           read: ReadConfig | None = None, sync: SyncConfig | None = None,
+           task: str | None = None, out: str | None = None
+           ) -> tuple[dict[str, Any], ReplayTrace]:
+    """Replay a recording through a checkpoint, open loop; returns the summary and the trace.
 
+    Args:
+        checkpoint: Policy checkpoint (.pt).
+        bag: Bag folder or .mcap/.db3 file.
+        topics: Role (image, odom, command, optional goal) -> topic.
+        read: How the bag is read (its image size is replaced by the policy's).
+        sync: How streams are matched.
+        task: Safety settings of this task (default: the checkpoint's task).
+        out: Folder for ``replay.png`` and ``replay.json`` (None: write nothing).
 
-def replay(args: argparse.Namespace) -> tuple[dict[str, Any], ReplayTrace]:
-    """Run a replay as parsed from the command line."""
+    Raises:
+        ValueError: On a bad checkpoint or bag (``BagError`` is a ValueError).
+    """
     from liquid_ros.models.checkpoint import load_policy
     from liquid_ros.rollouts.policy_episode import safety_config_for
     from liquid_ros.safety.config import SafetyConfig
     from liquid_ros.safety.filter import SafetyFilter
 
-    policy = load_policy(args.checkpoint)
+    policy = load_policy(checkpoint)
     cfg = policy.config
-    read, sync = configs_from_args(args, (cfg.image_height, cfg.image_width))
-    topics = {"image": args.image_topic, "odom": args.odom_topic, "command": args.command_topic}
-    if args.goal_topic:
-        topics["goal"] = args.goal_topic
-    data = read_bag(args.bag, topics, read)
-    segments, report = synchronise(data.streams, sync, str(data.path))
-    task = args.task or (getattr(policy, "checkpoint_metadata", {}) or {}).get("task")
+    read = dataclasses.replace(read or ReadConfig(),
+                               image_size=(cfg.image_height, cfg.image_width))
+    data = read_bag(bag, topics, read)
+    segments, report = synchronise(data.streams, sync or SyncConfig(), str(data.path))
+    task = task or (getattr(policy, "checkpoint_metadata", {}) or {}).get("task")
     safety = SafetyFilter(safety_config_for(task) if task else SafetyConfig())
-    leader = bool(args.goal_topic) and safety.config.leader_distance is not None
+    leader = "goal" in topics and safety.config.leader_distance is not None
     trace = replay_segments(policy, segments, safety, goal_is_leader=leader)
-    summary = {"bag": str(data.path), "checkpoint": str(args.checkpoint),
-               "command_topic": args.command_topic, "command_type":
+    summary = {"bag": str(data.path), "checkpoint": str(checkpoint),
+               "command_topic": topics["command"], "command_type":
                data.streams["command"].msgtype, "safety_task": task, **summarise(trace),
                "sync": report.to_dict(), "warnings": data.warnings}
-    if args.out:
-        out = Path(args.out)
-        summary["plot"] = str(plot_replay(trace, out / "replay.png",
-                                          f"replay of {Path(args.bag).name}"))
-        (out / "replay.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if out:
+        summary["plot"] = str(plot_replay(trace, Path(out) / "replay.png",
+                                          f"replay of {Path(bag).name}"))
+        (Path(out) / "replay.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary, trace
-
-
-def main(argv: list[str]) -> int:
-    """Entry point of ``liquid-ros replay``; returns the exit code."""
-    args = _parser().parse_args(argv)
-    try:
-        summary, _ = replay(args)
-    except (ValueError, OSError) as err:
-        print(f"liquid-ros replay: {err}", file=sys.stderr)
-        return 2
-    for w in summary["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
-    errs = ", ".join(f"{k} {v['rmse']:.4f}" for k, v in summary["error"].items())
-    print(f"replayed {summary['samples']} samples ({summary['episodes']} episodes, "
-          f"{summary['duration_s']:.1f} s): RMSE {errs}; safety filter intervened on "
-          f"{summary['interventions']} samples (mean {summary['mean_intervention']:.4f} m/s^2)"
-          + (f"; plot {summary['plot']}" if "plot" in summary else ""))
-    if args.json:
-        print(json.dumps(summary))
-    return 0

@@ -6,14 +6,13 @@ with the head state flattened to K floats (LSTM: [h, c]; MLP: K = 1, unused). Ga
 follow the action in the output: (1, A + G). Observation normalisation and action scaling are
 inside the graph; ONNX files also carry them, the policy period and the frame conventions in
 their ``metadata_props`` (``step_metadata``). ONNX is the default format: ``torch.jit.trace``
-is deprecated in recent torch. Run from the command line as ``liquid-ros export``.
+is deprecated in recent torch. On the command line: ``liquid-ros export``
+(:mod:`liquid_ros.cli.export`).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -243,47 +242,3 @@ def export_onnx(policy: LiquidPolicy, path: str | os.PathLike, *, dynamo: bool =
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``liquid-ros export``: write a checkpoint's step as ONNX (default) or TorchScript."""
-    parser = argparse.ArgumentParser(
-        prog="liquid-ros export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="policy checkpoint (.pt)")
-    parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx",
-                        help="onnx (default; ONNX Runtime) or torchscript (torch.jit.trace)")
-    parser.add_argument("--out", help="output file (default: the checkpoint with .onnx or "
-                                      ".ts.pt)")
-    parser.add_argument("--dynamo", action="store_true",
-                        help="ONNX via the torch.export-based exporter (needs onnxscript)")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip the 30-step parity check against torch (ONNX Runtime)")
-    args = parser.parse_args(argv)
-    from liquid_ros.models.checkpoint import CheckpointError, load_policy
-
-    suffix = ".onnx" if args.format == "onnx" else ".ts.pt"
-    out = Path(args.out or Path(args.checkpoint).with_suffix(suffix))
-    try:
-        policy = load_policy(args.checkpoint)
-        if args.format == "torchscript":
-            export_torchscript(policy, out)
-        else:
-            export_onnx(policy, out, dynamo=args.dynamo)
-    except (CheckpointError, ImportError, ExportError) as err:
-        print(f"liquid-ros export: {err}", file=sys.stderr)
-        return 2
-    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {policy.config.cell}, "
-          f"state size {flat_state_size(policy)})")
-    if args.format == "onnx" and not args.no_check:
-        from liquid_ros.models.onnx_runtime import OnnxPolicy, max_step_difference
-
-        try:
-            diff = max_step_difference(policy, OnnxPolicy(out))
-        except ImportError as err:
-            print(f"parity check skipped: {err}")
-            return 0
-        print(f"parity with torch over 30 steps: max |difference| {diff:.2e}")
-        if not diff <= 1e-5:
-            print("liquid-ros export: the ONNX step differs from torch", file=sys.stderr)
-            return 1
-    return 0

@@ -13,7 +13,6 @@ object graph (plain writable NumPy arrays) whichever back end produced it.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import pickle
@@ -28,10 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from liquid_ros.rollouts.runner import Backend, EpisodeFn, EpisodeOutcome
-
-DEFAULT_TIMEOUT = 600.0
-"""Default per-episode wall-clock limit (s): far above any episode we run, below forever."""
+from liquid_ros.rollouts.runner import DEFAULT_TIMEOUT, Backend, EpisodeFn, EpisodeOutcome
 
 
 def default_workers() -> int:
@@ -458,19 +454,3 @@ def make_backend(workers: int | None = None, ray: str | None = None, *,
     if ray is None:
         return ProcessBackend(workers, timeout=timeout)
     return RayBackend(None if ray in ("", "local") else ray, workers, timeout=timeout)
-
-
-def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--workers``, ``--ray`` and ``--episode-timeout`` to a rollout command's parser."""
-    parser.add_argument("--workers", type=int, default=None,
-                        help="parallel episodes (default: every core of this machine)")
-    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
-                        help="run episodes on Ray: a local instance, or the cluster at ADDRESS "
-                             "(auto, HOST:6379, ray://HOST:10001); pip install liquid_ros[ray]")
-    parser.add_argument("--episode-timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="wall-clock limit of one episode (s); a hung one is retried")
-
-
-def backend_from_args(args: argparse.Namespace) -> Backend:
-    """The back end that :func:`add_backend_arguments`' options ask for."""
-    return make_backend(args.workers, args.ray, timeout=args.episode_timeout)

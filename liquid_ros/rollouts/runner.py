@@ -113,6 +113,35 @@ class LocalBackend:
             yield from backend.submit_all(fn, seeds)
 
 
+DEFAULT_TIMEOUT = 600.0
+"""Default per-episode wall-clock limit (s): far above any episode we run, below forever."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackendConfig:
+    """Rollout back end: where episodes run (local worker processes by default, or Ray)."""
+
+    workers: int | None = None
+    """Parallel episodes (default: every core of this machine, or the Ray cluster's CPUs)."""
+    ray: str | None = field(default=None, metadata={"cli": {
+        "nargs": "?", "const": "local", "metavar": "ADDRESS"}})
+    """Run episodes on Ray: a local instance, or the cluster at ADDRESS (auto, HOST:6379,
+    ray://HOST:10001); pip install liquid_ros[ray]."""
+    episode_timeout: float | None = DEFAULT_TIMEOUT
+    """Wall-clock limit of one episode (s); a hung one is retried."""
+
+    def make(self) -> Any:
+        """The back end (a ``ProcessBackend`` or ``RayBackend``); call its ``close()`` after.
+
+        Raises:
+            ImportError: If Ray is asked for and not installed.
+            ValueError: On a bad ``workers`` or ``episode_timeout``.
+        """
+        from liquid_ros.rollouts.backends import make_backend
+
+        return make_backend(self.workers, self.ray, timeout=self.episode_timeout)
+
+
 def run_episodes(
     fn: EpisodeFn,
     seeds: Iterable[int],

@@ -7,22 +7,20 @@ import json
 import numpy as np
 import pytest
 
-from liquid_ros.bags import convert, record
-from liquid_ros.evaluation import replay
-from liquid_ros.train import imitation
+from liquid_ros.cli import bag_to_dataset, record_sim, replay, train
 from liquid_ros.train.dataset import load_dataset, read_manifest
 
 
 @pytest.mark.slow
 def test_record_convert_train_replay(tmp_path, capsys):
     rec, data, run = tmp_path / "bags", tmp_path / "data", tmp_path / "run"
-    assert record.main(["--task", "fly_to_target", "--episodes", "2", "--out", str(rec),
+    assert record_sim.main(["--task", "fly_to_target", "--episodes", "2", "--out", str(rec),
                             "--seed", "3", "--no-progress"]) == 0
     bag_dirs = sorted(rec.iterdir())
     assert [p.name for p in bag_dirs] == ["episode_000003", "episode_000004"]
     assert all(next(p.glob("*.mcap")).stat().st_size > 10_000 for p in bag_dirs)
 
-    assert convert.main([*map(str, bag_dirs), "--out", str(data), "--no-progress"]) == 0
+    assert bag_to_dataset.main([*map(str, bag_dirs), "--out", str(data), "--no-progress"]) == 0
     manifest = read_manifest(data)
     assert manifest["task"] == "fly_to_target" and manifest["action_repeat"] == 5
     assert manifest["num_episodes"] == 2
@@ -32,22 +30,22 @@ def test_record_convert_train_replay(tmp_path, capsys):
         assert ep.meta["success"] is True and ep.meta["task"] == "fly_to_target"
         assert np.all(np.abs(ep.goals).sum(axis=1) == 0)  # no --goal-topic given
     with_goal = tmp_path / "data_goal"
-    assert convert.main([str(bag_dirs[0]), "--out", str(with_goal), "--goal-topic", "goal",
-                      "--command-topic", "cmd_wrench", "--no-progress"]) == 0
+    assert bag_to_dataset.main([str(bag_dirs[0]), "--out", str(with_goal), "--goal-topic", "goal",
+                                "--command-topic", "cmd_wrench", "--no-progress"]) == 0
     ep_w = load_dataset(with_goal)[0]
     assert np.all(np.abs(ep_w.goals).sum(axis=1) > 0)
     # The wrench the sim applied, mapped through the drag model, tracks the expert's action.
     assert np.median(np.abs(ep_w.actions - episodes[0].actions)) < 0.2
 
-    assert imitation.main(["--task", "fly_to_target", "--data", str(data), "--out", str(run),
-                           "--epochs", "3", "--seq-len", "8", "--max-steps", "2",
-                           "--no-progress"]) == 0
+    assert train.main(["--task", "fly_to_target", "--data", str(data), "--out", str(run),
+                       "--epochs", "3", "--seq-len", "8", "--max-steps", "2",
+                       "--no-progress"]) == 0
     ckpt = run / "policy.pt"
     assert ckpt.is_file() and json.loads((run / "train_log.json").read_text())["steps"] == 2
 
     # A closed-loop episode flown by that policy, its own commands recorded, replays exactly.
     pol = tmp_path / "policy_bags"
-    assert record.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(pol),
+    assert record_sim.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(pol),
                             "--seed", "7", "--checkpoint", str(ckpt), "--no-progress"]) == 0
     capsys.readouterr()
     assert replay.main(["--checkpoint", str(ckpt), "--bag", str(pol / "episode_000007"),

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from liquid_ros.evaluation import evaluate
-from liquid_ros.rollouts import collect
-from liquid_ros.train import imitation
+from liquid_ros.cli import collect, train
+from liquid_ros.cli import eval as evaluate
 from liquid_ros.train.dataset import read_manifest
 
 
@@ -27,9 +26,9 @@ def test_collect_train_eval_smoke(tmp_path, capsys):
     assert (data / "episode_000003.npz").stat().st_mtime_ns == stamp
     assert "0 new" in capsys.readouterr().out
 
-    assert imitation.main(["--task", "fly_to_target", "--model", "ncp", "--data", str(data),
-                           "--out", str(run), "--epochs", "5", "--seq-len", "16",
-                           "--max-steps", "3", "--seed", "1", "--no-progress"]) == 0
+    assert train.main(["--task", "fly_to_target", "--model", "ncp", "--data", str(data),
+                       "--out", str(run), "--epochs", "5", "--seq-len", "16",
+                       "--max-steps", "3", "--seed", "1", "--no-progress"]) == 0
     log = json.loads((run / "train_log.json").read_text())
     assert log["steps"] == 3 and (run / "policy.pt").is_file() and (run / "loss.png").is_file()
     assert (run / "policy.pt").stat().st_size < 500_000
@@ -53,12 +52,12 @@ def test_dagger_round_flies_its_own_env_settings_and_keeps_each_round(tmp_path):
     data, run = tmp_path / "data", tmp_path / "run"
     assert collect.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(data),
                          "--seed", "5", "--no-progress"]) == 0
-    assert imitation.main(["--task", "fly_to_target", "--model", "cfc", "--data", str(data),
-                           "--out", str(run), "--epochs", "1", "--seq-len", "16",
-                           "--max-steps", "2", "--seed", "1", "--dagger-rounds", "1",
-                           "--dagger-episodes", "1", "--dagger-seed", "7000000",
-                           "--dagger-env-arg", "timeout=1.0", "--workers", "1",
-                           "--no-progress"]) == 0
+    assert train.main(["--task", "fly_to_target", "--model", "cfc", "--data", str(data),
+                       "--out", str(run), "--epochs", "1", "--seq-len", "16",
+                       "--max-steps", "2", "--seed", "1", "--dagger-rounds", "1",
+                       "--dagger-episodes", "1", "--dagger-seed", "7000000",
+                       "--dagger-env-arg", "timeout=1.0", "--workers", "1",
+                       "--no-progress"]) == 0
     folder = run / "dagger" / "round_1"
     manifest = read_manifest(folder)
     # The rollouts used the shifted setting; the dataset (and checkpoint) keep the deployment one.
@@ -79,10 +78,10 @@ def test_dagger_round_with_no_episode_is_a_clear_error(tmp_path, capsys):
     data = tmp_path / "data"
     assert collect.main(["--task", "fly_to_target", "--episodes", "1", "--out", str(data),
                          "--seed", "5", "--no-progress"]) == 0
-    assert imitation.main(["--task", "fly_to_target", "--model", "mlp", "--data", str(data),
-                           "--out", str(tmp_path / "run"), "--epochs", "1", "--seq-len", "8",
-                           "--max-steps", "1", "--dagger-rounds", "1", "--dagger-episodes", "1",
-                           "--dagger-env-arg", "no_such_setting=1", "--workers", "1",
-                           "--no-progress"]) == 2
+    assert train.main(["--task", "fly_to_target", "--model", "mlp", "--data", str(data),
+                       "--out", str(tmp_path / "run"), "--epochs", "1", "--seq-len", "8",
+                       "--max-steps", "1", "--dagger-rounds", "1", "--dagger-episodes", "1",
+                       "--dagger-env-arg", "no_such_setting=1", "--workers", "1",
+                       "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "DAgger round 1: no episode ran" in err and "no_such_setting" in err

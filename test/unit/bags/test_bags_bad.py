@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from liquid_ros.bags import messages as bm
-from liquid_ros.bags.convert import bag_to_dataset, main
+from liquid_ros.bags.convert import bag_to_dataset
 from liquid_ros.bags.reader import BagError, ReadConfig, read_bag
 from liquid_ros.bags.writer import BagWriter
+from liquid_ros.cli.bag_to_dataset import main
 
 TOPICS = {"image": "camera/image_raw", "odom": "odom", "command": "action"}
 QUIET = ReadConfig(progress=False)

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from liquid_ros.bags import messages as bm
-from liquid_ros.bags.convert import bag_to_dataset, main
+from liquid_ros.bags.convert import bag_to_dataset
 from liquid_ros.bags.sync import SyncConfig, command_to_action
 from liquid_ros.bags.writer import BagWriter
+from liquid_ros.cli.bag_to_dataset import main
 from liquid_ros.control.quadrotor import GRAVITY
 from liquid_ros.control.rotation import quat_from_euler, quat_to_matrix
 from liquid_ros.train.dataset import load_dataset, read_manifest

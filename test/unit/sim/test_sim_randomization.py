@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import liquid_ros.sim as lsim
-from liquid_ros.rollouts.collect import parse_env_kwargs
+from liquid_ros.cli.flags import parse_env_kwargs
 from liquid_ros.sim.disturbances import DisturbanceConfig, Disturbances
 from liquid_ros.sim.randomization import PRESETS, RandomizationConfig, make_config
 from liquid_ros.sim.sensors import DelayLine, OdometryNoise

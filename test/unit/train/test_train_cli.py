@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from liquid_ros.evaluation import evaluate
+from liquid_ros.cli import collect, train
+from liquid_ros.cli import eval as evaluate
+from liquid_ros.cli.flags import parse_env_kwargs, to_argv
 from liquid_ros.evaluation.compare import markdown
 from liquid_ros.evaluation.evaluate import summarise
-from liquid_ros.rollouts import collect
-from liquid_ros.rollouts.collect import parse_env_kwargs
 from liquid_ros.rollouts.episodes import Perturbation, env_settings
 from liquid_ros.rollouts.policy_episode import PolicyResult
-from liquid_ros.train import imitation
 
 
 def test_env_kwargs_parse_json_or_string():
@@ -70,8 +71,8 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
     assert collect.main(["--task", "fly_to_target", "--episodes", "0",
                          "--out", str(tmp_path)]) == 2
     assert "episodes" in capsys.readouterr().err
-    assert imitation.main(["--task", "fly_to_target", "--data", str(tmp_path),
-                           "--out", str(tmp_path / "o")]) == 2
+    assert train.main(["--task", "fly_to_target", "--data", str(tmp_path),
+                       "--out", str(tmp_path / "o")]) == 2
     assert "manifest" in capsys.readouterr().err
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
@@ -99,21 +100,31 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
 def test_compare_trains_every_family_with_the_same_arguments(tmp_path):
     from pathlib import Path
 
-    from liquid_ros.evaluation import compare
+    from liquid_ros.cli import compare
+    from liquid_ros.evaluation.compare import train_config
+    from liquid_ros.train.trainer import TrainConfig
 
-    args = compare._parser().parse_args([
+    cfg, backend = compare.parse_args([
         "--data-leader-follow", "d", "--out", str(tmp_path), "--epochs", "15", "--lr", "5e-3",
         "--dagger-rounds", "3", "--dagger-episodes", "20", "--dagger-epochs", "3",
         "--threads", "2", "--workers", "2"])
-    runs = {m: compare.train_argv(args, "leader_follow", m, "d", Path("o") / m)
-            for m in ("cfc", "lstm")}
-    assert runs["cfc"][runs["cfc"].index("--out") + 1] == str(Path("o") / "cfc")
-    strip = [a for a in runs["cfc"] if a not in ("cfc", str(Path("o") / "cfc"))]
-    assert strip == [a for a in runs["lstm"] if a not in ("lstm", str(Path("o") / "lstm"))]
-    parsed = imitation._parser().parse_args(runs["cfc"])
-    assert (parsed.epochs, parsed.lr, parsed.dagger_rounds, parsed.dagger_episodes,
-            parsed.dagger_epochs, parsed.threads, parsed.workers) == (15, 5e-3, 3, 20, 3, 2, 2)
-    plain = compare._parser().parse_args(["--data-leader-follow", "d", "--out", "x"])
-    parsed = imitation._parser().parse_args(compare.train_argv(plain, "leader_follow", "ncp",
-                                                               "d", Path("o")))
-    assert parsed.dagger_rounds == 0 and parsed.workers is None and parsed.max_steps is None
+    runs = {m: train_config(cfg, "leader_follow", m, "d", Path("o") / m) for m in ("cfc", "lstm")}
+    assert runs["cfc"].out == str(Path("o") / "cfc") and runs["cfc"].data == ("d",)
+    assert dataclasses.replace(runs["cfc"], model="lstm", out=runs["lstm"].out) == runs["lstm"]
+    run = runs["cfc"]
+    assert (run.train.epochs, run.train.lr, run.dagger_rounds, run.dagger_episodes,
+            run.dagger_epochs, run.threads, backend.workers) == (15, 5e-3, 3, 20, 3, 2, 2)
+    # The same run as a train command line parses back to the same config.
+    again, _ = train.parse_args(to_argv(run))
+    assert again == run
+    cfg, backend = compare.parse_args(["--data-leader-follow", "d", "--out", "x"])
+    run = train_config(cfg, "leader_follow", "ncp", "d", Path("o"))
+    assert run.dagger_rounds == 0 and backend.workers is None and run.train.max_steps is None
+    assert run.train.lr == TrainConfig().lr and run.train.epochs == 20
+
+
+def test_compare_needs_a_dataset(capsys):
+    from liquid_ros.cli import compare
+
+    assert compare.main(["--out", "x"]) == 2
+    assert "--data-fly-to-target" in capsys.readouterr().err
