@@ -27,7 +27,7 @@ import numpy as np
 
 from liquid_ros.control.attitude import AttitudeController
 from liquid_ros.control.quadrotor import CF2X, GRAVITY, QuadrotorParams
-from liquid_ros.control.rotation import cross, quat_to_matrix, wrap_angle, yaw_from_quat
+from liquid_ros.control.rotation import quat_to_matrix, wrap_angle, yaw_from_quat
 
 ACTION_LOW = np.array([-4.0, -4.0, -4.0, -2.0], dtype=np.float32)
 """Lower action bounds: world ENU acceleration (3) m/s^2, yaw rate (1) rad/s."""
@@ -83,17 +83,26 @@ class ControllerConfig:
     bounds windup (e.g. resting on the ground, where the thrust seems to do nothing)."""
 
 
-def _check_vector(name: str, value: np.ndarray, size: int) -> np.ndarray:
+def _dot(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> float:
+    return ax * bx + ay * by + az * bz
+
+
+def _check_vector(name: str, value: np.ndarray, size: int) -> list[float]:
     arr = np.asarray(value, dtype=float).reshape(-1)
     if arr.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},), got {np.shape(value)}")
-    if not np.all(np.isfinite(arr)):
+    values = arr.tolist()
+    if not all(map(math.isfinite, values)):
         raise ValueError(f"{name} must be finite, got {arr}")
-    return arr
+    return values
 
 
 class AccelerationController:
     """Turns a desired world acceleration and yaw rate into a body wrench.
+
+    The law runs on plain floats (once per control tick: numpy's cost per call on 3-vectors
+    would dominate); ``test/unit/control/test_controller_fast.py`` keeps it equal to its
+    numpy statement.
 
     Args:
         params: Quadrotor parameters.
@@ -107,6 +116,11 @@ class AccelerationController:
         self.config = config
         self.attitude = AttitudeController(
             params, config.attitude_natural_freq, config.attitude_damping)
+        # The attitude law's gains (AttitudeController.compute's), as floats.
+        att = self.attitude
+        self._att = (tuple(att.k_r.tolist()), tuple(att.k_w.tolist()),
+                     tuple(att.inertia.tolist()), tuple(att.max_torque.tolist()))
+        self._tan_tilt, self._cos_tilt = math.tan(config.max_tilt), math.cos(config.max_tilt)
         self.yaw_des = 0.0
         self.thrust_gain = 0.0
         """Estimated thrust error: achieved / modelled specific thrust - 1 (mass, kf)."""
@@ -115,8 +129,8 @@ class AccelerationController:
         self.disturbance = np.zeros(3)
         """Both as one acceleration error (3,) m/s^2 at the last thrust: achieved - nominal."""
         # (velocity, model accel, specific thrust vector T b3 / m) of the last command
-        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._drag_comp = np.zeros(3)  # drag force (N, world) the last command compensated
+        self._last: tuple[tuple[float, ...], ...] | None = None
+        self._drag_comp = (0.0, 0.0, 0.0)  # drag force (N, world) the last command compensated
 
     def reset(self, yaw: float = 0.0) -> None:
         """Restart the desired heading at ``yaw`` (rad) and forget the disturbance estimate."""
@@ -126,7 +140,7 @@ class AccelerationController:
         self.disturbance = np.zeros(3)
         self._last = None
 
-    def _observe(self, vel: np.ndarray, dt: float) -> None:
+    def _observe(self, vel: list[float], dt: float) -> None:
         """Disturbance observer: thrust gain and horizontal external force.
 
         The innovation ``e = (v - v_prev) / dt - a_model_prev`` (measured minus modelled
@@ -144,19 +158,24 @@ class AccelerationController:
         cfg = self.config
         if self._last is None or dt <= 1e-6:
             return
-        v_prev, a_prev, spec = self._last
-        e = (vel - v_prev) / dt - a_prev
+        (px, py, pz), (ax, ay, az), (sx, sy, sz) = self._last
+        ex, ey, ez = (vel[0] - px) / dt - ax, (vel[1] - py) / dt - ay, (vel[2] - pz) / dt - az
         gain = dt / (cfg.observer_time_constant + dt)
         step = 0.0
-        if spec[2] > 0.3 * GRAVITY:
-            new = float(np.clip(self.thrust_gain + gain * e[2] / spec[2],
-                                -cfg.observer_thrust_limit, cfg.observer_thrust_limit))
+        if sz > 0.3 * GRAVITY:
+            lim = cfg.observer_thrust_limit
+            new = min(max(self.thrust_gain + gain * ez / sz, -lim), lim)
             step, self.thrust_gain = new - self.thrust_gain, new
-        self.external[:2] += gain * (e[:2] - step * spec[:2])
-        norm = float(np.linalg.norm(self.external))
+        ext = self.external
+        wx, wy, wz = ext.tolist()
+        wx, wy = wx + gain * (ex - step * sx), wy + gain * (ey - step * sy)
+        norm = math.sqrt(wx * wx + wy * wy + wz * wz)
         if norm > cfg.observer_limit:
-            self.external *= cfg.observer_limit / norm
-        self.disturbance = self.thrust_gain * spec + self.external
+            scale = cfg.observer_limit / norm
+            wx, wy, wz = wx * scale, wy * scale, wz * scale
+        ext[0], ext[1], ext[2] = wx, wy, wz
+        k = self.thrust_gain
+        self.disturbance = np.array([k * sx + wx, k * sy + wy, k * sz + wz])
 
     def note_applied(self, vel: np.ndarray, quat: np.ndarray, thrust: float) -> None:
         """Tell the observer the thrust (N) actually sent (after any later limiting).
@@ -167,12 +186,17 @@ class AccelerationController:
         """
         if not self.config.disturbance_observer:
             return
-        b3 = quat_to_matrix(np.asarray(quat, float))[:, 2]
-        spec = float(thrust) * b3 / self.params.mass
-        a_model = (1.0 + self.thrust_gain) * spec - self._drag_comp / self.params.mass \
-            + self.external
-        a_model[2] -= GRAVITY
-        self._last = (np.asarray(vel, float).copy(), a_model, spec)
+        r = quat_to_matrix(np.asarray(quat, float))
+        self._note(np.asarray(vel, float).reshape(3).tolist(),
+                   (float(r[0, 2]), float(r[1, 2]), float(r[2, 2])), float(thrust))
+
+    def _note(self, vel: list[float], b3: tuple[float, float, float], thrust: float) -> None:
+        m, k = self.params.mass, 1.0 + self.thrust_gain
+        dx, dy, dz = self._drag_comp
+        wx, wy, wz = self.external.tolist()
+        sx, sy, sz = thrust * b3[0] / m, thrust * b3[1] / m, thrust * b3[2] / m
+        a_model = (k * sx - dx / m + wx, k * sy - dy / m + wy, k * sz - dz / m + wz - GRAVITY)
+        self._last = (tuple(vel), a_model, (sx, sy, sz))
 
     def compute(
         self,
@@ -199,57 +223,86 @@ class AccelerationController:
             ValueError: If an input is non-finite or has the wrong shape, or ``dt`` < 0.
         """
         _check_vector("pos", pos, 3)
-        vel = _check_vector("vel", vel, 3)
-        quat = _check_vector("quat", quat, 4)
-        omega = _check_vector("omega", omega, 3)
-        accel_des = _check_vector("accel_des", accel_des, 3)
-        yaw_rate = float(_check_vector("yaw_rate_des", np.atleast_1d(yaw_rate_des), 1)[0])
+        v = _check_vector("vel", vel, 3)
+        q = _check_vector("quat", quat, 4)
+        wx, wy, wz = _check_vector("omega", omega, 3)
+        acc = _check_vector("accel_des", accel_des, 3)
+        yaw_rate = _check_vector("yaw_rate_des", np.atleast_1d(yaw_rate_des), 1)[0]
         if not (math.isfinite(dt) and dt >= 0.0):
             raise ValueError(f"dt must be finite and >= 0, got {dt!r}")
         cfg, p = self.config, self.params
-        rot = quat_to_matrix(quat)
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = quat_to_matrix(q).ravel().tolist()
 
         if cfg.disturbance_observer:
-            self._observe(vel, dt)
-        force = p.mass * (accel_des - self.external + np.array([0.0, 0.0, GRAVITY]))
-        force_ff = force.copy()
+            self._observe(v, dt)
+        ex, ey, ez = self.external.tolist()
+        m = p.mass
+        fx, fy, fz = m * (acc[0] - ex), m * (acc[1] - ey), m * (acc[2] - ez + GRAVITY)
+        ff = (fx, fy, fz)
         if cfg.drag_compensation:
-            v_ahead = vel.copy()
-            v_ahead[:2] += accel_des[:2] * cfg.drag_lead  # the tilt lags more than the thrust
-            # Same model as the simulator, at the rotor speeds that produce this force.
-            rpm = np.full(4, math.sqrt(float(np.linalg.norm(force)) / (4.0 * p.kf)))
-            force = force - rot @ p.drag_force(rpm, rot.T @ v_ahead)
-        drag_comp = force - force_ff
+            # Same model as the simulator (QuadrotorParams.drag_force), at the rotor speeds
+            # that produce this force, on the velocity looked ahead (the tilt lags more
+            # than the thrust).
+            hx, hy, hz = v[0] + acc[0] * cfg.drag_lead, v[1] + acc[1] * cfg.drag_lead, v[2]
+            rpm = math.sqrt(math.sqrt(fx * fx + fy * fy + fz * fz) / (4.0 * p.kf))
+            total = rpm + rpm + rpm + rpm
+            kx, ky, kz = p.drag_per_rpm
+            bx = kx * total * (r00 * hx + r10 * hy + r20 * hz)
+            by = ky * total * (r01 * hx + r11 * hy + r21 * hz)
+            bz = kz * total * (r02 * hx + r12 * hy + r22 * hz)
+            fx -= r00 * bx + r01 * by + r02 * bz
+            fy -= r10 * bx + r11 * by + r12 * bz
+            fz -= r20 * bx + r21 * by + r22 * bz
+        drag_comp = (fx - ff[0], fy - ff[1], fz - ff[2])
         if cfg.disturbance_observer:
-            force = force / (1.0 + self.thrust_gain)
-        force[2] = max(force[2], cfg.min_thrust_ratio * p.weight)
-        horizontal = math.hypot(force[0], force[1])
-        max_horizontal = force[2] * math.tan(cfg.max_tilt)
+            k = 1.0 + self.thrust_gain
+            fx, fy, fz = fx / k, fy / k, fz / k
+        fz = max(fz, cfg.min_thrust_ratio * p.weight)
+        horizontal = math.hypot(fx, fy)
+        max_horizontal = fz * self._tan_tilt
         if horizontal > max_horizontal:
-            force[:2] *= max_horizontal / horizontal
+            fx, fy = fx * (max_horizontal / horizontal), fy * (max_horizontal / horizontal)
 
-        yaw = yaw_from_quat(quat)
+        yaw = yaw_from_quat(q)
         self.yaw_des = wrap_angle(self.yaw_des + yaw_rate * dt)
         err = wrap_angle(self.yaw_des - yaw)
         if abs(err) > cfg.yaw_error_limit:
             self.yaw_des = wrap_angle(yaw + math.copysign(cfg.yaw_error_limit, err))
 
-        b3 = force / np.linalg.norm(force)
-        b1c = np.array([math.cos(self.yaw_des), math.sin(self.yaw_des), 0.0])
-        b2 = cross(b3, b1c)
-        b2 /= np.linalg.norm(b2)
-        rot_des = np.column_stack([cross(b2, b3), b2, b3])
+        # Desired attitude: b3 along the force, b2 = b3 x (cos yaw, sin yaw, 0), b1 = b2 x b3.
+        n = math.sqrt(fx * fx + fy * fy + fz * fz)
+        x3, y3, z3 = fx / n, fy / n, fz / n
+        c, s = math.cos(self.yaw_des), math.sin(self.yaw_des)
+        x2, y2, z2 = -z3 * s, z3 * c, x3 * s - y3 * c
+        n = math.sqrt(x2 * x2 + y2 * y2 + z2 * z2)
+        x2, y2, z2 = x2 / n, y2 / n, z2 / n
+        x1, y1, z1 = y2 * z3 - z2 * y3, z2 * x3 - x2 * z3, x2 * y3 - y2 * x3
 
-        thrust = force @ rot[:, 2]
-        if cfg.keep_vertical_force and rot[2, 2] > math.cos(cfg.max_tilt):
+        thrust = fx * r02 + fy * r12 + fz * r22
+        if cfg.keep_vertical_force and r22 > self._cos_tilt:
             # Lee's projection cuts the thrust when the attitude lags its setpoint (fast lateral
             # swings), and with it the vertical force: the vehicle sinks though a climb was
             # asked. Never give less than the thrust whose vertical part is the desired one.
-            thrust = max(thrust, force[2] / rot[2, 2])
-        thrust = float(np.clip(thrust, 0.0, p.max_thrust))
-        tau = self.attitude.compute(rot, omega, rot_des, np.array([0.0, 0.0, yaw_rate]))
+            thrust = max(thrust, fz / r22)
+        thrust = min(max(thrust, 0.0), p.max_thrust)
+
+        # AttitudeController.compute (Lee et al. 2010, eqs. 11-12) with omega_des = yaw_rate
+        # e3 in the desired frame: e_R = vee(Rd^T R - R^T Rd) / 2, e_w = w - R^T Rd w_des.
+        m12 = _dot(x2, y2, z2, r02, r12, r22) - _dot(r01, r11, r21, x3, y3, z3)
+        m20 = _dot(x3, y3, z3, r00, r10, r20) - _dot(r02, r12, r22, x1, y1, z1)
+        m01 = _dot(x1, y1, z1, r01, r11, r21) - _dot(r00, r10, r20, x2, y2, z2)
+        e_r = (0.5 * -m12, 0.5 * -m20, 0.5 * -m01)
+        e_w = (wx - _dot(r00, r10, r20, x3, y3, z3) * yaw_rate,
+               wy - _dot(r01, r11, r21, x3, y3, z3) * yaw_rate,
+               wz - _dot(r02, r12, r22, x3, y3, z3) * yaw_rate)
+        (kr, kw, (jx, jy, jz), lim) = self._att
+        jwx, jwy, jwz = jx * wx, jy * wy, jz * wz
+        gyro = (wy * jwz - wz * jwy, wz * jwx - wx * jwz, wx * jwy - wy * jwx)
+        tau = [min(max(-k1 * e1 - k2 * e2 + g, -t), t)
+               for k1, e1, k2, e2, g, t in zip(kr, e_r, kw, e_w, gyro, lim, strict=True)]
         self._drag_comp = drag_comp
-        self.note_applied(vel, quat, thrust)
+        if cfg.disturbance_observer:
+            self._note(v, (r02, r12, r22), thrust)
         return np.array([thrust, tau[0], tau[1], tau[2]])
 
 

@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.control.frames import quat_multiply
-
 EPS = 1e-9
 """Time tolerance (s) for comparing sample and arrival times on a float clock."""
 
@@ -90,13 +88,18 @@ class DelayLine:
         return self.sample(t)[1]
 
 
+def _exp_floats(x: float, y: float, z: float) -> tuple[float, float, float, float]:
+    angle = math.sqrt(x * x + y * y + z * z)
+    if angle < 1e-12:
+        return 0.0, 0.0, 0.0, 1.0
+    s = math.sin(angle / 2.0)
+    return x / angle * s, y / angle * s, z / angle * s, math.cos(angle / 2.0)
+
+
 def quat_exp(rotvec: np.ndarray) -> np.ndarray:
     """Unit quaternion (x, y, z, w) of rotation vector ``rotvec`` (3,) in rad."""
-    angle = float(np.linalg.norm(rotvec))
-    if angle < 1e-12:
-        return np.array([0.0, 0.0, 0.0, 1.0])
-    axis = np.asarray(rotvec, float) / angle
-    return np.append(axis * math.sin(angle / 2.0), math.cos(angle / 2.0))
+    x, y, z = (float(v) for v in np.asarray(rotvec, float).reshape(3))
+    return np.array(_exp_floats(x, y, z))
 
 
 class OdometryNoise:
@@ -119,20 +122,26 @@ class OdometryNoise:
     @property
     def active(self) -> bool:
         """Whether any noise term is non-zero."""
-        return bool(np.any(self.white > 0.0) or np.any(self.walk > 0.0))
+        return bool((self.white > 0.0).any() or (self.walk > 0.0).any())
 
     def apply(self, t: float, state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Noisy copy of ``state`` (position, velocity, quaternion, omega) sampled at ``t`` (s).
 
         Draws 12 (white) + 12 (bias step, after the first sample) standard normals.
         """
-        if self._t is not None and np.any(self.walk > 0.0):
+        if self._t is not None and (self.walk > 0.0).any():
             dt = max(t - self._t, 0.0)
             self.bias = self.bias + self.walk * math.sqrt(dt) * self.rng.standard_normal(12)
         self._t = t
         err = self.bias + self.white * self.rng.standard_normal(12)
-        quat = quat_multiply(np.asarray(state["quaternion"], float), quat_exp(err[6:9]))
+        # q * exp(delta), normalised: frames.quat_multiply's product written out on floats
+        # (it runs for every odometry sample; numpy's cost per call on 4-vectors dominates).
+        ax, ay, az, aw = (float(v) for v in state["quaternion"])
+        bx, by, bz, bw = _exp_floats(*err[6:9].tolist())
+        q = (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+             aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)
+        n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
         return {"position": state["position"] + err[0:3],
                 "velocity": state["velocity"] + err[3:6],
-                "quaternion": quat / np.linalg.norm(quat),
+                "quaternion": np.array([q[0] / n, q[1] / n, q[2] / n, q[3] / n]),
                 "omega": state["omega"] + err[9:12]}
