@@ -84,10 +84,12 @@ class SafetyFilter:
     def _setup_accel(self) -> None:
         """Pack the barriers and scalars of stage 1 for :func:`tick_kernels.stage1`."""
         cfg, pk = self.config, pack(self.config)
-        n = len(self.barrier_names)
+        n = self._n_bars = len(self.barrier_names)
         self._n_in = _t.IN_GAINS + max(2 * n, 2)
-        self._n_out = 4 + n + _t.N_INFO
-        self._n_flags = 2 * n + 6
+        self._i_info = 4 + n
+        self._i_act = self._i_info + _t.N_INFO
+        self._i_viol = self._i_act + n + 6
+        self._n_out = self._i_viol + n
         self._bars = np.ascontiguousarray(np.concatenate([
             np.column_stack([pk.normals, pk.offsets]),
             np.column_stack([pk.centers, pk.radii])]))
@@ -240,47 +242,52 @@ class SafetyFilter:
                 leader_vel: object, gains: object, disturbance: object, yaw: bool
                 ) -> tuple[np.ndarray, SafetyStatus]:
         """Pack the rest of the inputs, run :func:`tick_kernels.stage1`, build the status."""
-        _put(inp, _t.IN_POS, pos, "pos", 3)
-        _put(inp, _t.IN_VEL, vel, "vel", 3)
-        flags = inp[_t.IN_FLAGS:_t.IN_FLAGS + _t.N_FLAGS]
+        # Written out rather than looped or factored: this runs every control tick.
+        if type(pos) is np.ndarray and pos.shape == (3,):
+            inp[0:3] = pos
+        else:
+            inp[0:3] = vector(pos, "pos", 3)
+        if type(vel) is np.ndarray and vel.shape == (3,):
+            inp[3:6] = vel
+        else:
+            inp[3:6] = vector(vel, "vel", 3)
         if leader_pos is not None:
             _put(inp, _t.IN_LP, leader_pos, "leader_pos", 3)
-            flags[0] = 1.0
+            inp[_t.IN_FLAGS] = 1.0
         if leader_vel is not None:
             _put(inp, _t.IN_LV, leader_vel, "leader_vel", 3)
-            flags[1] = 1.0
-        if disturbance is not None:
-            _put(inp, _t.IN_DIST, disturbance, "disturbance", 3)
-            flags[3] = 1.0
+            inp[_t.IN_FLAGS + 1] = 1.0
         if gains is not None:
             g = np.asarray(gains, dtype=np.float64)
-            n = len(self.barrier_names)
+            n = self._n_bars
             if g.shape not in ((2,), (n, 2)):
                 raise ValueError(f"gains must have shape (2,) or ({n}, 2), got {g.shape}")
             if n:
                 inp[_t.IN_GAINS:].reshape(n, 2)[:] = g
             else:  # no row to give them to; still checked as given
                 inp[_t.IN_GAINS:_t.IN_GAINS + g.size] = g.reshape(-1)
-            flags[2] = max(2 * n, g.size)
-        flags[4] = 1.0 if yaw else 0.0
+            inp[_t.IN_FLAGS + 2] = max(2 * n, g.size)
+        if disturbance is not None:
+            _put(inp, _t.IN_DIST, disturbance, "disturbance", 3)
+            inp[_t.IN_FLAGS + 3] = 1.0
+        if yaw:
+            inp[_t.IN_FLAGS + 4] = 1.0
         out = np.empty(self._n_out)
-        act = np.empty(self._n_flags, dtype=np.bool_)
-        code = _t.stage1(inp, self._bars, self._sc, out, act)
+        code = _t.stage1(inp, self._bars, self._sc, out)
         if code:
             return self._accel_fallback(inp, code, yaw)
-        n, names = len(self.barrier_names), self.barrier_names
-        m = n + 6
-        info = out[4 + n:].tolist()
-        flags_list = act.tolist()
-        active = tuple(compress(self._accel_row_names, flags_list[:m]))
-        if yaw and info[_t.INFO_YAW_CLIPPED]:
+        lst = out.tolist()
+        i_info, i_act, i_viol = self._i_info, self._i_act, self._i_viol
+        active = tuple(compress(self._accel_row_names, lst[i_act:i_viol]))
+        if yaw and lst[i_info + _t.INFO_YAW_CLIPPED]:
             active = (*active, "yaw_rate")
+        names = self.barrier_names
+        # SafetyStatus fields in order (positional: this runs every tick).
         status = SafetyStatus(
-            active=active, intervention=info[_t.INFO_INTERV],
-            infeasible=bool(info[_t.INFO_INFEAS]), max_violation=info[_t.INFO_VIOL],
-            stage="accel", barrier_values=dict(zip(names, out[4:4 + n].tolist(), strict=False)),
-            violated=tuple(compress(names, flags_list[m:])),
-            yaw_rate_limit=info[_t.INFO_YAW_LIMIT] if yaw else None)
+            active, lst[i_info + _t.INFO_INTERV], lst[i_info + _t.INFO_INFEAS] != 0.0, None,
+            lst[i_info + _t.INFO_VIOL], "accel", False,
+            dict(zip(names, lst[4:i_info], strict=False)), tuple(compress(names, lst[i_viol:])),
+            lst[i_info + _t.INFO_YAW_LIMIT] if yaw else None)
         return out[:4] if yaw else out[:3], status
 
     def _accel_fallback(self, inp: np.ndarray, code: int, yaw: bool
@@ -341,15 +348,19 @@ class SafetyFilter:
             ValueError: If ``wrench_nom`` does not have shape (4,).
         """
         w_nom = np.empty(4)
-        _put(w_nom, 0, wrench_nom, "wrench_nom", 4)
-        out = np.empty(6)
-        active = np.empty(len(self._wrench_row_names), dtype=np.bool_)
-        code = _t.stage2(w_nom, self._m2, self._c2, out, active)
+        if type(wrench_nom) is np.ndarray and wrench_nom.shape == (4,):
+            w_nom[:] = wrench_nom
+        else:
+            w_nom[:] = vector(wrench_nom, "wrench_nom", 4)
+        out = np.empty(6 + len(self._wrench_row_names))
+        code = _t.stage2(w_nom, self._m2, self._c2, out)
         if code:
             error = ("non-finite wrench_nom" if code == 1
                      else f"solver {_k.STATUS_NAMES[code - 2]}")
             return self.fallback_wrench(), SafetyStatus(error=error, stage="wrench",
                                                         fallback=True)
-        return out[:4], SafetyStatus(
-            active=tuple(compress(self._wrench_row_names, active.tolist())),
-            intervention=float(out[4]), stage="wrench", infeasible=bool(out[5]))
+        lst = out.tolist()
+        # SafetyStatus fields in order: active, intervention, infeasible, error, max_violation,
+        # stage.
+        return out[:4], SafetyStatus(tuple(compress(self._wrench_row_names, lst[6:])), lst[4],
+                                     lst[5] != 0.0, None, 0.0, "wrench")

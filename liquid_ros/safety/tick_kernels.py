@@ -36,7 +36,8 @@ N_FLAGS = 5
  SC_N_POS, SC_TOL_VIOL, SC_N_PLANES) = range(18)
 SC_BOX = 18
 N_SC = SC_BOX + 12
-# Stage 1 float output after the action (4) and the barrier values (R).
+# Stage 1 output: the action (4), the barrier values (R), the info (``INFO_*``), then 1.0/0.0
+# per row: active (R barriers, 3 upper, 3 lower bounds) and violated (R barriers).
 INFO_VIOL, INFO_INTERV, INFO_INFEAS, INFO_YAW_LIMIT, INFO_YAW_CLIPPED = range(5)
 N_INFO = 5
 # Return codes (besides 0, success): a non-finite input (1 + its index: pos, vel, accel_nom,
@@ -90,7 +91,7 @@ def _finite(x):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
+def stage1(inp, bars, sc, out):  # pragma: no cover - compiled
     """Stage 1 of one state: rows, QP, status numbers; returns 0 or an error code.
 
     Args:
@@ -98,12 +99,12 @@ def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
         bars: (P + S, 4): the planar barriers (unit normal, offset), then the keep-out spheres
             (centre, radius with margin), as :func:`~liquid_ros.safety.fast_rows.pack`.
         sc: Scalars (``SC_*``) and the acceleration box from ``SC_BOX``.
-        out: (4 + R + N_INFO,) output: action (accel, yaw), barrier values, info.
-        flags_out: (2 R + 6,) output: active rows (R barriers, 3 upper, 3 lower), violated
-            barriers (R).
+        out: (4 + R + N_INFO + 2 R + 6,) output: action (accel, yaw), barrier values, info,
+            active rows, violated barriers.
     """
-    n_b = out.shape[0] - 4 - N_INFO
+    n_b = (out.shape[0] - 10 - N_INFO) // 3
     m = n_b + 6
+    flag0 = 4 + n_b + N_INFO
     n_pl = int(sc[SC_N_PLANES])
     box = sc[SC_BOX:SC_BOX + 12].reshape(4, 3)
     has_lp = inp[IN_FLAGS] != 0.0
@@ -168,7 +169,7 @@ def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
         for k in range(3):
             Ga[r, k] = G[r, k]
         inside = inside and G[r, 0] * a_far[0] + G[r, 1] * a_far[1] + G[r, 2] * a_far[2] <= ha[r]
-    active = flags_out[:m]
+    active = np.empty(m, np.bool_)
     code = OPTIMAL
     x = a_far
     if inside:
@@ -197,6 +198,7 @@ def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
     any_active = False
     for i in range(m):
         any_active = any_active or active[i]
+        out[flag0 + i] = 1.0 if active[i] else 0.0
     a = out[:3]
     diff = np.empty(3)
     for k in range(3):
@@ -206,14 +208,14 @@ def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
     viol = 0.0
     for r in range(n_b):
         viol = max(viol, G[r, 0] * a[0] + G[r, 1] * a[1] + G[r, 2] * a[2] - h[r])
-    info = out[4 + n_b:]
+    info = out[4 + n_b:flag0]
     info[INFO_VIOL] = viol
     info[INFO_INTERV] = safe_norm(diff)
     infeasible = code == RELAXED or dead_violated or viol > sc[SC_TOL_VIOL]
     info[INFO_INFEAS] = 1.0 if infeasible else 0.0
     nearest = np.inf
     for r in range(n_b):
-        flags_out[m + r] = vals[r] < 0.0
+        out[flag0 + m + r] = 1.0 if vals[r] < 0.0 else 0.0
         if r < sc[SC_N_POS]:
             nearest = min(nearest, vals[r])
     out[3] = 0.0
@@ -229,19 +231,20 @@ def stage1(inp, bars, sc, out, flags_out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def stage2(w_nom, m2, c2, out, active):  # pragma: no cover - compiled
+def stage2(w_nom, m2, c2, out):  # pragma: no cover - compiled
     """Stage 2 of one wrench; returns 0, 1 (non-finite input) or 2 + the solver's status.
 
     Args:
         w_nom: Nominal wrench (4,).
         m2: Matrices, rows of 4 (``M2_*``).
         c2: Constants (``C2_*``).
-        out: (6,) output: the wrench (4), the intervention, 1.0 if an axis was more than the
-            pre-clip range out.
-        active: (m + 8,) output: active rows (rotor rows, 4 upper, 4 lower bounds).
+        out: (6 + m + 8,) output: the wrench (4), the intervention, 1.0 if an axis was more
+            than the pre-clip range out, then 1.0/0.0 per row: active (rotor rows, 4 upper,
+            4 lower bounds).
     """
     n = 4
     m = m2.shape[0] - M2_G
+    active = np.zeros(m + 2 * n, np.bool_)
     if not _finite(w_nom):
         return 1
     Q = m2[M2_Q:M2_Q + n]
@@ -264,11 +267,11 @@ def stage2(w_nom, m2, c2, out, active):  # pragma: no cover - compiled
         for j in range(n):
             s += m2[M2_G + i, j] * y_far[j]
         inside = inside and s <= c2[C2_H + i]
+    any_active = False
     if inside:
         # The solver's first iterate is y_far up to round-off far below its tolerance, and no
         # row is violated there: it would stop at once with no active row.
-        active[:] = False
-        any_active = False
+        pass
     else:
         q = np.empty(n)
         for i in range(n):
@@ -294,9 +297,10 @@ def stage2(w_nom, m2, c2, out, active):  # pragma: no cover - compiled
             y[j] = min(max(y[j], y_low[j]), 1.0)
         if code != OPTIMAL or not _finite(y):
             return 2 + code
-        any_active = False
         for i in range(m + 2 * n):
             any_active = any_active or active[i]
+    for i in range(m + 2 * n):
+        out[n + 2 + i] = 1.0 if active[i] else 0.0
     w = out[:n]
     if not any_active:
         w[:] = w_nom
