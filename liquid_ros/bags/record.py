@@ -19,10 +19,11 @@ topic                     type                             content, rate
 ========================  ===============================  =====================================
 
 The flyer is the privileged expert (optionally with exploration noise), or with
-``--checkpoint`` a trained policy stepped through ``LiquidPolicy.step`` with the elapsed time,
-behind stage 1 of the safety filter, as it would fly on the robot. ``metadata.yaml`` carries
-``custom_data`` (``liquid_ros.task``, ``seed``, ``source``, ``action_repeat``, ``env_kwargs``,
-``success``) that ``bag-to-dataset`` copies into the dataset manifest.
+``--checkpoint`` a trained policy flown by the same :class:`~liquid_ros.runtime.pilot.Pilot`
+as policy_node and ``liquid-ros eval`` (the task's ``config/<task>.yaml``, its command level).
+``metadata.yaml`` carries ``custom_data`` (``liquid_ros.task``, ``seed``, ``source``,
+``action_repeat``, ``env_kwargs``, ``success``) that ``bag-to-dataset`` copies into the dataset
+manifest.
 """
 
 from __future__ import annotations
@@ -77,58 +78,55 @@ def record_episode(path: str | Path, task: str, seed: int, *, checkpoint: str | 
     Returns:
         Summary: seed, steps (images), success, metrics, duration_s, path.
     """
-    policy = sfilter = None
+    pilot = None
+    noise = noise or ExplorationNoise(accel_std=0.0, yaw_rate_std=0.0)
     if checkpoint is not None:
         from liquid_ros.models.checkpoint import load_policy
-        from liquid_ros.rollouts.policy_episode import safety_config_for
-        from liquid_ros.safety.filter import SafetyFilter
+        from liquid_ros.rollouts.policy_episode import pilot_settings
+        from liquid_ros.runtime.policy_source import make_pilot
 
-        policy = load_policy(checkpoint)
-        policy.reset()
-        sfilter = SafetyFilter(safety_config_for(task))
-    noise = noise or ExplorationNoise(accel_std=0.0, yaw_rate_std=0.0)
-    settings = env_settings(env_kwargs, action_repeat)
-    env = make_env(task, settings)
+        settings, env_kwargs = pilot_settings(task, env_kwargs)
+        pilot = make_pilot(settings, policy=load_policy(checkpoint).eval()).pilot
+    env = make_env(task, env_settings(env_kwargs, action_repeat))
     rng = np.random.default_rng([int(seed), 1])
     std = np.array([noise.accel_std] * 3 + [noise.yaw_rate_std])
     custom = {"liquid_ros.task": task, "liquid_ros.seed": str(int(seed)),
-              "liquid_ros.source": "policy" if policy is not None else "expert",
+              "liquid_ros.source": "policy" if pilot is not None else "expert",
               "liquid_ros.action_repeat": str(int(action_repeat)),
-              "liquid_ros.env_kwargs": json.dumps(dict(env_kwargs or {}))}
+              "liquid_ros.env_kwargs": json.dumps(
+                  {k: v for k, v in dict(env_kwargs or {}).items() if v is not None})}
     try:
         obs, info = env.reset(seed=int(seed))
+        if pilot is not None:
+            pilot.reset()
         period = control_period(env) * action_repeat
         decay = float(np.exp(-period / noise.time_constant))
         ou = rng.normal(0.0, 1.0, 4) * std
-        steps, last_t, done = 0, -period, False
+        steps, tick, done, action = 0, 0, False, np.zeros(4)
         with BagWriter(path, storage, custom) as bag:
             _write_state(bag, info)
             while not done:
-                t = float(info["time"])
-                if policy is not None:
-                    nominal = np.asarray(policy.step(obs["image"], obs["state"], t - last_t))
-                else:
-                    nominal = np.asarray(env.unwrapped.expert_action(), np.float64)
-                action = np.clip(nominal + ou, ACTION_LOW, ACTION_HIGH).astype(np.float64)
-                bag.write(TOPICS["image"], _ns(t), bm.image_msg(_ns(t), obs["image"]))
-                bag.write(TOPICS["action"], _ns(t), bm.accel_msg(_ns(t), nominal))
-                steps, last_t = steps + 1, t
-                for _ in range(action_repeat):
-                    tick = _ns(float(info["time"]))
-                    cmd = action.copy()
-                    if sfilter is not None:
-                        cmd[:3], _ = sfilter.filter_accel(
-                            info["position"], info["velocity"], action[:3],
-                            leader_pos=info.get("leader_position"),
-                            leader_vel=info.get("leader_velocity"), gains=policy.last_gains)
-                    bag.write(TOPICS["executed"], tick, bm.accel_msg(tick, cmd))
-                    obs, _, terminated, truncated, info = env.step(cmd.astype(np.float32))
-                    bag.write(TOPICS["wrench"], tick, bm.wrench_msg(tick, info["wrench"]))
-                    _write_state(bag, info)
-                    done = bool(terminated or truncated)
-                    if done:
-                        break
-                ou = decay * ou + np.sqrt(1 - decay**2) * rng.normal(0.0, 1.0, 4) * std
+                t = _ns(float(info["time"]))
+                if pilot is not None:  # the node's own chain, fed as sim_node feeds it
+                    step, executed, result = _pilot_tick(pilot, env, obs, info)
+                    nominal = None if step is None else step.action
+                else:  # the expert at the policy rate, held between its steps
+                    nominal = None
+                    if tick % action_repeat == 0:
+                        nominal = np.asarray(env.unwrapped.expert_action(), np.float64)
+                        action = np.clip(nominal + ou, ACTION_LOW, ACTION_HIGH)
+                        ou = decay * ou + np.sqrt(1 - decay**2) * rng.normal(0.0, 1.0, 4) * std
+                    executed = action
+                    result = env.step(action.astype(np.float32))
+                if nominal is not None:
+                    bag.write(TOPICS["image"], t, bm.image_msg(t, obs["image"]))
+                    bag.write(TOPICS["action"], t, bm.accel_msg(t, nominal))
+                    steps += 1
+                bag.write(TOPICS["executed"], t, bm.accel_msg(t, executed))
+                obs, _, terminated, truncated, info = result
+                bag.write(TOPICS["wrench"], t, bm.wrench_msg(t, info["wrench"]))
+                _write_state(bag, info)
+                tick, done = tick + 1, bool(terminated or truncated)
             success = bool(info.get("is_success", False))
             bag.set_custom("liquid_ros.success", json.dumps(success))
     finally:
@@ -137,6 +135,19 @@ def record_episode(path: str | Path, task: str, seed: int, *, checkpoint: str | 
             "duration_s": float(info["time"]), "path": str(path),
             "metrics": {k: float(v) for k, v in dict(info.get("metrics", {})).items()
                         if isinstance(v, int | float | np.number)}}
+
+
+def _pilot_tick(pilot: Any, env: Any, obs: dict[str, Any], info: dict[str, Any]
+                ) -> tuple[Any, np.ndarray, tuple[Any, ...]]:
+    """One tick of the pilot on the env's observation: (policy step or None, action, step)."""
+    from liquid_ros.control.levels import CommandLevel
+    from liquid_ros.rollouts.policy_episode import observe
+
+    cmd = observe(pilot, obs, info)
+    base = env.unwrapped
+    result = (base.step_wrench(cmd.wrench) if cmd.level == CommandLevel.WRENCH
+              else base.step_setpoint(cmd.values))
+    return cmd.step, np.append(cmd.accel, cmd.yaw_rate), result
 
 
 def _write_state(bag: BagWriter, info: dict[str, Any]) -> None:

@@ -1,10 +1,10 @@
 """Open-loop evaluation of a checkpoint over a rosbag2 recording (``liquid-ros replay``).
 
-The recording is read and synchronised exactly as ``bag-to-dataset`` does (same options). For
-each episode the policy starts from a fresh hidden state and is stepped with
-``LiquidPolicy.step(image, state, dt)`` at the recorded stamps with the recorded, irregular dt;
-its nominal acceleration then goes through stage 1 of the safety filter with the recorded
-position and velocity. Reported: the error of the nominal command against the recorded one per
+The recording is read and synchronised exactly as ``bag-to-dataset`` does (same options). Each
+episode is flown, from a fresh hidden state, by the same :class:`~liquid_ros.runtime.pilot.Pilot`
+policy_node flies (the task's ``config/<task>.yaml``), one tick per recorded sample: the policy
+steps with the recorded, irregular dt, and its action goes through stage 1 of the safety filter
+on the recorded state. Reported: the error of the nominal command against the recorded one per
 axis (RMSE, mean and max absolute), how often and how much the filter intervened, and which
 constraints were active. With ``--goal-topic`` (the leader's position) the leader barrier
 is active too. The recording does not react to the policy (open loop), so this checks
@@ -54,33 +54,43 @@ class ReplayTrace:
     """(N,) bool: the filter fell back to braking."""
 
 
-def replay_segments(policy: Any, segments: list[Segment], safety: Any,
+def replay_segments(pilot: Any, segments: list[Segment],
                     goal_is_leader: bool = False) -> ReplayTrace:
-    """Step ``policy`` and the safety filter over synchronised segments (see the module doc).
+    """Fly ``pilot`` over synchronised segments, open loop (see the module doc).
 
-    With ``goal_is_leader`` the segments' goals feed the filter's leader barrier.
+    Each recorded sample is one pilot tick at its stamp: image and odometry in, the policy
+    stepped with the recorded dt (build the pilot with ``policy_period=0``), stage 1 of the
+    safety filter on the recorded state. With ``goal_is_leader`` the segments' goals are the
+    leader's position for the leader barrier.
     """
+    from liquid_ros.runtime.decoding import OdomSample
+
     t0 = segments[0].stamps[0]
     rows: dict[str, list[Any]] = {k: [] for k in (
         "time", "episode", "recorded", "predicted", "filtered", "intervention", "active",
         "fallback")}
     for k, seg in enumerate(segments):
-        policy.reset()
-        states = seg.states
+        pilot.reset()
         for i in range(len(seg.stamps)):
-            a = np.asarray(policy.step(seg.images[i], states[i], float(seg.dt[i])), np.float64)
-            safe, status = safety.filter_accel(
-                seg.odom[i, 0:3], seg.odom[i, 7:10], a[:3],
-                leader_pos=seg.goals[i] if goal_is_leader else None,
-                gains=getattr(policy, "last_gains", None))
-            rows["time"].append((seg.stamps[i] - t0) / 1e9)
+            now, o = (seg.stamps[i] - t0) / 1e9, seg.odom[i]
+            pilot.set_image(seg.images[i], now)
+            pilot.set_odom(OdomSample(o[0:3], o[7:10], o[3:7], o[10:13]), now)
+            if goal_is_leader:
+                pilot.set_leader(OdomSample(np.asarray(seg.goals[i], float), np.zeros(3),
+                                            np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3)), now)
+            cmd = pilot.tick(now)
+            if cmd.step is None:
+                raise ValueError(f"the pilot did not step the policy at sample {i} "
+                                 f"(mode {cmd.mode}: {cmd.reason})")
+            s1 = cmd.status.get("stage1") or {}
+            rows["time"].append(now)
             rows["episode"].append(k)
             rows["recorded"].append(seg.actions[i])
-            rows["predicted"].append(a)
-            rows["filtered"].append(np.concatenate([safe, a[3:]]))
-            rows["intervention"].append(status.intervention)
-            rows["active"].append(tuple(status.active))
-            rows["fallback"].append(bool(status.fallback))
+            rows["predicted"].append(cmd.step.action)
+            rows["filtered"].append(np.append(cmd.accel, cmd.yaw_rate))
+            rows["intervention"].append(float(s1.get("intervention", 0.0)))
+            rows["active"].append(tuple(s1.get("active", ())))
+            rows["fallback"].append(bool(s1.get("fallback", False)))
     arr = {k: np.asarray(v) for k, v in rows.items() if k != "active"}
     return ReplayTrace(arr["time"], arr["episode"], arr["recorded"].astype(np.float64),
                        arr["predicted"], arr["filtered"], arr["intervention"], rows["active"],
@@ -159,20 +169,30 @@ def replay(checkpoint: str, bag: str, topics: dict[str, str], *,
         ValueError: On a bad checkpoint or bag (``BagError`` is a ValueError).
     """
     from liquid_ros.models.checkpoint import load_policy
-    from liquid_ros.rollouts.policy_episode import safety_config_for
-    from liquid_ros.safety.config import SafetyConfig
-    from liquid_ros.safety.filter import SafetyFilter
+    from liquid_ros.rollouts.policy_episode import task_name
+    from liquid_ros.runtime.config import PilotSettings, load_settings
+    from liquid_ros.runtime.policy_source import make_pilot, policy_period
 
-    policy = load_policy(checkpoint)
+    policy = load_policy(checkpoint).eval()
     cfg = policy.config
     read = dataclasses.replace(read or ReadConfig(),
                                image_size=(cfg.image_height, cfg.image_width))
     data = read_bag(bag, topics, read)
     segments, report = synchronise(data.streams, sync or SyncConfig(), str(data.path))
     task = task or (getattr(policy, "checkpoint_metadata", {}) or {}).get("task")
-    safety = SafetyFilter(safety_config_for(task) if task else SafetyConfig())
-    leader = "goal" in topics and safety.config.leader_distance is not None
-    trace = replay_segments(policy, segments, safety, goal_is_leader=leader)
+    # The task's own configuration (what policy_node flies), at the acceleration level, one
+    # tick per recorded frame: the policy steps with each recorded dt, however irregular.
+    settings = load_settings(task_name(task)) if task else PilotSettings()
+    leader = "goal" in topics and settings.safety.leader_distance is not None
+    # The first step integrates one trained period (as the node's does); later ones the
+    # recorded intervals: one policy step per sample (policy_period 0).
+    period = policy_period(policy) or float(np.median(
+        [d for seg in segments for d in np.ravel(seg.dt)]))
+    settings = settings.replace(output_type="accel", use_leader=leader, max_dt=1.0,
+                                rate_hz=1.0 / period, input_timeout=60.0, land_timeout=600.0)
+    pilot = make_pilot(settings, policy=policy).pilot
+    pilot.policy_period = 0.0
+    trace = replay_segments(pilot, segments, goal_is_leader=leader)
     summary = {"bag": str(data.path), "checkpoint": str(checkpoint),
                "command_topic": topics["command"], "command_type":
                data.streams["command"].msgtype, "safety_task": task, **summarise(trace),

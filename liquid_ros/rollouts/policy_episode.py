@@ -1,14 +1,18 @@
-"""A learned policy flying an episode behind the safety filter (evaluation and DAgger).
+"""A learned policy flying an episode through the one Pilot (evaluation and DAgger).
 
-The policy acts at the policy rate (every ``action_repeat`` control ticks) on the camera image and
-the state; stage 1 of the :class:`~liquid_ros.safety.filter.SafetyFilter` runs at every control
-tick on the held nominal acceleration, with the privileged position and velocity standing in for
-an onboard estimator (and the leader's for the leader barrier). The expert is queried at every
-policy step, so the same run yields DAgger labels.
+Each control tick the env's odometry (``info``: the measured state, with the preset's latency
+and noise) and camera image go to a :class:`~liquid_ros.runtime.pilot.Pilot` built exactly as
+policy_node builds it (:func:`~liquid_ros.runtime.policy_source.make_pilot`, settings from the
+task's ``config/<task>.yaml``: :func:`~liquid_ros.runtime.config.load_settings`), and the
+pilot's command goes to the env at its level: acceleration setpoints to the simulated flight
+controller (``command_level="acceleration"``), or body wrenches (``step_wrench``). The policy
+steps at its trained period inside the pilot; the expert is queried at every policy step, so
+the same run yields DAgger labels.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +21,6 @@ import numpy as np
 from liquid_ros.rollouts.episodes import (
     Perturbation,
     Recorder,
-    control_period,
     env_settings,
     goal_of,
     json_metrics,
@@ -44,27 +47,63 @@ def load_cached(path: str) -> Any:
 
 
 def safety_config_for(task: str) -> Any:
-    """Stage-1 safety settings used in evaluation and BarrierNet training.
+    """The stage-1 safety settings of ``task``: the ``safety`` group of ``config/<task>.yaml``.
 
-    Altitude floor 0.2 m, speed limit 3 m/s, and for the leader task a 0.5 m keep-out sphere
-    around the leader (0.6 m with the 0.1 m margin; the task counts a collision below 0.3 m)
-    with the gains and leader-acceleration bound of ``LEADER_FOLLOW_BARRIER`` (now
-    ``p1 = p2 = 4 /s`` and 3.7 m/s^2, the largest acceleration of the task's own leader
-    trajectories; it was 3 /s and 1 m/s^2, below what the waypoint leaders reach).
-
-    Why gains above the default: with the default ``p1 = 1 /s`` a follower at the 1 m follow
-    distance closing at only 0.26 m/s is already outside the HOCBF's first set
-    ``b' + p1 b >= 0``; from there the barrier only slowed the decay of ``b' + p1 b`` and let a
-    learned follower closing
-    at 0.5-0.6 m/s reach 0.31 m (seed 100040) while asking for less than 1 m/s^2 of the 4 m/s^2
-    available. With ``p1 = 3 /s`` closing speeds up to 0.96 m/s at 1 m lie inside it and the
-    least distance over the 50 evaluation episodes became 0.67 m (``checkpoints/README.md``).
+    The same file policy_node gets from the launch files, so evaluation, BarrierNet training
+    and the node agree (the leader task's keep-out and gains are documented there and in
+    ``liquid_ros.safety.config.LEADER_FOLLOW_BARRIER``).
     """
-    from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER, SafetyConfig
+    return _task_settings(task_name(task)).safety
 
-    if "leader" in task.lower():
-        return SafetyConfig(altitude_min=0.2, **LEADER_FOLLOW_BARRIER)
-    return SafetyConfig(altitude_min=0.2)
+
+def task_name(task: str) -> str:
+    """The config name of an env id or alias (``liquid_ros/LeaderFollow-v0`` -> leader_follow)."""
+    return "leader_follow" if "leader" in task.lower() else "fly_to_target"
+
+
+def pilot_settings(task: str, env_kwargs: dict[str, Any] | None = None,
+                   settings: Any = None) -> tuple[Any, dict[str, Any]]:
+    """(PilotSettings, env kwargs) for flying ``task`` in simulation as the node flies it.
+
+    The settings are the task's configuration (or ``settings``), at the env's control rate;
+    an env ``command_level`` of ``acceleration`` or ``wrench`` (``--env-arg``, or a
+    checkpoint trained at it) chooses the pilot's level, else the configuration's
+    ``output_type`` does and the env is set to match.
+    """
+    from liquid_ros.control.levels import CommandLevel
+
+    settings = settings or _task_settings(task_name(task))
+    kwargs = dict(env_kwargs or {})
+    level = kwargs.get("command_level")
+    if level in ("acceleration", "wrench"):
+        settings = settings.replace(output_type="accel" if level == "acceleration" else "wrench")
+    elif level is not None:
+        raise ValueError(f"the pilot flies the env at command_level acceleration or wrench, "
+                         f"got {level!r}")
+    accel = settings.command_level == CommandLevel.ACCELERATION
+    kwargs["command_level"] = "acceleration" if accel else None
+    settings = settings.replace(rate_hz=float(kwargs.get("control_hz", 50.0)))
+    return settings, kwargs
+
+
+@functools.lru_cache(maxsize=4)
+def _task_settings(task: str) -> Any:
+    """The task's configuration, read once per process (episodes run by the hundred)."""
+    from liquid_ros.runtime.config import load_settings
+
+    return load_settings(task)
+
+
+class _NoFilter:
+    """Both filter stages off (``--no-safety``): commands pass unchanged (still bounded)."""
+
+    barrier_names: tuple[str, ...] = ()
+
+    def filter_action(self, pos: Any, vel: Any, action: np.ndarray, **_: Any) -> Any:
+        return np.asarray(action, float), None
+
+    def filter_wrench(self, wrench: np.ndarray) -> Any:
+        return np.asarray(wrench, float), None
 
 
 @dataclass
@@ -109,23 +148,39 @@ class PolicyResult:
 def _hidden_vector(hx: Any) -> np.ndarray:
     if isinstance(hx, (tuple, list)):
         hx = hx[0]
-    return hx.detach().reshape(-1).cpu().numpy().astype(np.float32)
+    if hasattr(hx, "detach"):
+        hx = hx.detach().cpu().numpy()
+    return np.asarray(hx, np.float32).reshape(-1)
 
 
-def _gains_for_filter(gains: Any, n_rows: int) -> np.ndarray | None:
-    if gains is None:
-        return None
-    g = gains.detach().reshape(-1).cpu().numpy().astype(np.float64)
-    if g.size == 2:
-        return g
-    if g.size == 2 * n_rows:
-        return g.reshape(n_rows, 2)
-    return None
+def _odom(info: dict[str, Any], prefix: str = "") -> Any:
+    from liquid_ros.runtime.decoding import OdomSample
+
+    if prefix:  # the leader: position and velocity (what the leader barrier uses)
+        return OdomSample(np.asarray(info["leader_position"], float),
+                          np.asarray(info["leader_velocity"], float),
+                          np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3))
+    return OdomSample(np.asarray(info["position"], float), np.asarray(info["velocity"], float),
+                      np.asarray(info["quaternion"], float), np.asarray(info["omega"], float))
+
+
+def observe(pilot: Any, obs: dict[str, Any], info: dict[str, Any], image: Any = None) -> Any:
+    """Feed the env's observation to ``pilot`` as sim_node publishes it and tick once.
+
+    The camera image (``image`` replaces it, e.g. perturbed), the measured odometry and, in
+    the leader task, the leader's odometry, all received now (``info["time"]``).
+    """
+    now = float(info["time"])
+    pilot.set_image(obs["image"] if image is None else image, now)
+    pilot.set_odom(_odom(info), now)
+    if "leader_position" in info:
+        pilot.set_leader(_odom(info, "leader"), now)
+    return pilot.tick(now)
 
 
 @dataclass(frozen=True)
 class PolicyEpisode:
-    """Fly a checkpoint for one seeded episode; picklable for worker processes."""
+    """Fly a checkpoint for one seeded episode through the Pilot; picklable for workers."""
 
     task: str
     """Environment name or alias."""
@@ -134,97 +189,84 @@ class PolicyEpisode:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for ``liquid_ros.sim.make``."""
     action_repeat: int = 5
-    """Control ticks per policy step."""
+    """Control ticks per policy step (sets the camera rate; the pilot steps the policy at
+    the checkpoint's own period)."""
     safety: bool = True
-    """Run the stage-1 safety filter on the policy's acceleration."""
+    """Both safety filter stages on (off: commands pass unfiltered, still bounded)."""
     perturbation: Perturbation = Perturbation()
     """Perturbation of the images the policy sees."""
     record: bool = False
     """Keep observations and expert labels as an :class:`Episode`."""
     record_hidden: bool = False
     """Keep the recurrent state after each step."""
+    settings: Any = None
+    """PilotSettings; None: the task's ``config/<task>.yaml``."""
 
     def __call__(self, seed: int) -> PolicyResult:
         """Run the episode with this seed."""
-        import torch
+        from liquid_ros.control.levels import CommandLevel
+        from liquid_ros.runtime.policy_source import make_pilot
 
-        from liquid_ros.safety.filter import SafetyFilter
-
+        settings, kwargs = pilot_settings(self.task, self.env_kwargs, self.settings)
         policy = load_cached(self.checkpoint)
-        env = make_env(self.task, env_settings(self.env_kwargs, self.action_repeat))
-        sfilter = SafetyFilter(safety_config_for(self.task)) if self.safety else None
-        floor = sfilter.config.altitude_min if sfilter is not None else 0.2
+        pilot = make_pilot(settings, policy=policy).pilot
+        if not self.safety:
+            pilot.safety = _NoFilter()
+        env = make_env(self.task, env_settings(kwargs, self.action_repeat))
+        base, wrench_level = env.unwrapped, pilot.level == CommandLevel.WRENCH
+        floor = settings.safety.altitude_min if settings.safety.altitude_min is not None \
+            else 0.2
         rng = np.random.default_rng([int(seed), 2])
         try:
             obs, info = env.reset(seed=int(seed))
-            period = control_period(env) * self.action_repeat
-            rec = Recorder()
-            hidden: list[np.ndarray] = []
-            times, pos_log, goal_log = [], [], []
+            pilot.reset()
+            rec, hidden, times, pos_log, goal_log = Recorder(), [], [], [], []
             violations = {"altitude_floor": 0, "crash": 0, "collision": 0}
-            interventions, fallbacks, total_int, ticks = 0, 0, 0.0, 0
-            min_leader = float("inf")
-            hx = None
-            last_t = -period
-            done = False
+            interventions = fallbacks = ticks = 0
+            total_int, min_leader, done = 0.0, float("inf"), False
+            leader = "leader_position" in info
             while not done:
-                t = float(info.get("time", last_t + period))
-                image = self.perturbation.apply(obs["image"], rng)
-                with torch.no_grad():
-                    act, gains, hx = policy(
-                        torch.from_numpy(image)[None, None],
-                        torch.from_numpy(np.asarray(obs["state"], np.float32))[None, None],
-                        torch.tensor([[t - last_t]], dtype=torch.float32), hx)
-                action = act.reshape(-1).cpu().numpy().astype(np.float64)
-                if not np.all(np.isfinite(action)):
-                    action = np.zeros(4)  # never fly NaN: zero acceleration is a hover
-                g = None if sfilter is None else _gains_for_filter(
-                    gains, len(sfilter.barrier_names))
-                if self.record:
-                    rec.add(images=obs["image"], states=obs["state"],
-                            actions=env.unwrapped.expert_action(), actions_executed=action,
-                            dt=t - last_t, timestamps=t, positions=info["position"],
-                            velocities=info["velocity"], goals=goal_of(info))
-                if self.record_hidden:
-                    hidden.append(_hidden_vector(hx))
-                times.append(t)
-                pos_log.append(np.asarray(info["position"], np.float32))
-                goal_log.append(goal_of(info))
-                last_t = t
-                for _ in range(self.action_repeat):
-                    cmd = action.copy()
-                    if sfilter is not None:
-                        cmd[:3], status = sfilter.filter_accel(
-                            info["position"], info["velocity"], action[:3],
-                            leader_pos=info.get("leader_position"),
-                            leader_vel=info.get("leader_velocity"), gains=g)
-                        interventions += int(status.intervention > 1e-6)
-                        fallbacks += int(status.fallback)
-                        total_int += status.intervention
-                    obs, _, terminated, truncated, info = env.step(cmd.astype(np.float32))
-                    ticks += 1
-                    violations["altitude_floor"] += int(info["altitude"] < floor)
-                    violations["collision"] += int(bool(info.get("collision", False)))
-                    if "leader_position" in info:
-                        min_leader = min(min_leader, float(np.linalg.norm(
-                            np.asarray(info["position"]) - info["leader_position"])))
-                    done = bool(terminated or truncated)
-                    if done:
-                        break
+                now = float(info["time"])
+                cmd = observe(pilot, obs, info, self.perturbation.apply(obs["image"], rng))
+                if cmd.step is not None:
+                    if self.record:
+                        rec.add(images=obs["image"], states=cmd.step.state,
+                                actions=base.expert_action(), actions_executed=cmd.step.action,
+                                dt=cmd.step.dt, timestamps=now, positions=info["position"],
+                                velocities=info["velocity"], goals=goal_of(info))
+                    if self.record_hidden:
+                        hidden.append(_hidden_vector(policy.hidden_state))
+                    times.append(now)
+                    pos_log.append(np.asarray(info["true_position"], np.float32))
+                    goal_log.append(goal_of(info))
+                s1 = cmd.status.get("stage1") or {}
+                interventions += int(s1.get("intervention", 0.0) > 1e-6)
+                fallbacks += int(bool(s1.get("fallback", False)))
+                total_int += float(s1.get("intervention", 0.0))
+                obs, _, terminated, truncated, info = (
+                    base.step_wrench(cmd.wrench) if wrench_level
+                    else base.step_setpoint(cmd.values))
+                ticks += 1
+                violations["altitude_floor"] += int(info["altitude"] < floor)
+                violations["collision"] += int(bool(info.get("collision", False)))
+                if leader:
+                    min_leader = min(min_leader, float(np.linalg.norm(
+                        np.asarray(info["true_position"]) - info["leader_position"])))
+                done = bool(terminated or truncated)
             metrics = json_metrics(info)
             violations["crash"] = int(bool(metrics.get("crashed", 0.0)))
+            success = bool(info.get("is_success", False))
             episode = rec.episode(seed, {"task": self.task, "source": "policy",
-                                         "success": bool(info.get("is_success", False)),
-                                         "metrics": metrics,
-                                         "action_repeat": self.action_repeat}
+                                         "success": success, "metrics": metrics,
+                                         "action_repeat": self.action_repeat,
+                                         "command_level": pilot.level.value}
                                   ) if self.record else None
             return PolicyResult(
-                seed=int(seed), success=bool(info.get("is_success", False)), metrics=metrics,
-                violations=violations, interventions=interventions,
-                mean_intervention=total_int / max(ticks, 1), fallbacks=fallbacks,
-                control_ticks=ticks,
-                time=np.asarray(times), positions=np.stack(pos_log), goals=np.stack(goal_log),
-                episode=episode, hidden=np.stack(hidden) if hidden else None,
+                seed=int(seed), success=success, metrics=metrics, violations=violations,
+                interventions=interventions, mean_intervention=total_int / max(ticks, 1),
+                fallbacks=fallbacks, control_ticks=ticks, time=np.asarray(times),
+                positions=np.stack(pos_log), goals=np.stack(goal_log), episode=episode,
+                hidden=np.stack(hidden) if hidden else None,
                 extra={"min_leader_distance": min_leader} if np.isfinite(min_leader) else {})
         finally:
             env.close()
