@@ -1,11 +1,21 @@
 """Safety-filter speed against qpth (BarrierNet's solver), in one run; prints ratios.
 
+Two comparisons: the batched QP against qpth (batch 1 and batch 1024 with gradients), and the
+run-time filter's control tick against :class:`~liquid_ros.safety.reference.
+ReferenceSafetyFilter` (the same filter in plain numpy). The tick is what
+:class:`~liquid_ros.runtime.pilot.Pilot` runs: ``filter_action`` (stage 1, robust rows, yaw
+bound), ``filter_wrench`` (stage 2) and both statuses' ``to_dict``, at batch 1, on a leader
+task with a geofence and two keep-out spheres (11 barrier rows), in free flight (no row active)
+and pushing at a keep-out sphere and the leader (the QP solves). Times are CPU time per call
+(``time.process_time``, best of 5 blocks: the machine is shared) and the load is printed.
+
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_safety.py``
 (about a minute, 1 thread).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -15,6 +25,7 @@ from qpth.qp import QPFunction, QPSolvers
 
 from liquid_ros.safety import SafetyConfig, SafetyFilter, solve_qp
 from liquid_ros.safety.layer import qp_solve
+from liquid_ros.safety.reference import ReferenceSafetyFilter
 
 
 def problems(batch: int, n: int = 4, m: int = 12, seed: int = 0):
@@ -35,6 +46,19 @@ def median_us(fn, reps: int, warm: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times) * 1e6
+
+
+def cpu_us(fn, reps: int, blocks: int = 5) -> float:
+    """CPU time per call (us), best of ``blocks`` blocks of ``reps // blocks`` calls."""
+    for _ in range(20):
+        fn()
+    best = np.inf
+    for _ in range(blocks):
+        t = time.process_time()
+        for _ in range(reps // blocks):
+            fn()
+        best = min(best, (time.process_time() - t) / (reps // blocks))
+    return best * 1e6
 
 
 def main() -> None:
@@ -67,23 +91,40 @@ def main() -> None:
 
     cfg = SafetyConfig(geofence=((-5.0, 5.0), (-5.0, 5.0)), leader_distance=0.5,
                        obstacles=((1.0, 0.0, 1.0, 0.5), (-2.0, 1.0, 2.0, 0.7)))
-    filt = SafetyFilter(cfg)
-    pos, vel, acc = np.array([0.3, 0.0, 1.0]), np.array([2.0, 0.0, 0.0]), np.array([3.0, 0, 0])
     lp, lv = np.array([0.0, 1.0, 1.0]), np.array([0.0, -0.5, 0.0])
-    wrench = np.array([0.5, 0.006, -0.002, 0.001])
-    t_acc = median_us(lambda: filt.filter_accel(pos, vel, acc, leader_pos=lp, leader_vel=lv),
-                      2000)
-    t_wr = median_us(lambda: filt.filter_wrench(wrench), 2000)
-    act = np.append(acc, 1.5)
-    t_act = median_us(lambda: filt.filter_action(pos, vel, act, leader_pos=lp, leader_vel=lv),
-                      2000)
-    print(f"SafetyFilter per tick (numpy): filter_accel {t_acc:.1f} us (10 robust barrier "
-          f"rows), filter_action {t_act:.1f} us (+ yaw bound, what the node runs), "
-          f"filter_wrench {t_wr:.1f} us (8 rotor rows), total {t_act + t_wr:.1f} us")
-    print(f"SUMMARY batch1_fwd {ours_t:.1f}us (goal<=50) qpth/ours={r1:.0f}x (goal>=100); "
-          f"batch1024_fwd_bwd qpth/ours={r2:.1f}x (goal>1); filter_tick {t_act + t_wr:.0f}us "
-          f"(goal<=50)")
+    cases = {  # pos, vel, action (accel, yaw rate), wrench
+        "free flight": (np.array([-1.0, -2.0, 2.0]), np.array([0.5, 0.2, 0.0]),
+                        np.array([1.0, -0.5, 0.2, 0.3]), np.array([0.3, 1e-3, -1e-3, 1e-4])),
+        "at barriers": (np.array([0.3, 0.0, 1.0]), np.array([2.0, 0.0, 0.0]),
+                        np.array([3.0, 0.0, 0.0, 1.5]), np.array([0.55, 6e-3, -2e-3, 1e-3])),
+    }
+    ticks, refs = {}, {}
+    for name, (pos, vel, act, wrench) in cases.items():
+        for kind, filt in (("ours", SafetyFilter(cfg)), ("ref", ReferenceSafetyFilter(cfg))):
+            def tick(filt=filt, pos=pos, vel=vel, act=act, wrench=wrench):
+                _, st1 = filt.filter_action(pos, vel, act, dt=0.02, leader_pos=lp,
+                                            leader_vel=lv, gains=None)
+                _, st2 = filt.filter_wrench(wrench)
+                return st1.to_dict(), st2.to_dict()
 
+            st1, st2 = tick()
+            (ticks if kind == "ours" else refs)[name] = cpu_us(tick, 5000 if kind == "ours"
+                                                               else 500)
+        print(f"filter tick, {name} (stage 1 active {st1['active']}, stage 2 active "
+              f"{st2['active']}): {ticks[name]:.1f} us, reference (plain numpy) "
+              f"{refs[name]:.0f} us, {refs[name] / ticks[name]:.0f}x")
+    filt = SafetyFilter(cfg)
+    pos, vel, act, wrench = cases["at barriers"]
+    t_act = cpu_us(lambda: filt.filter_action(pos, vel, act, dt=0.02, leader_pos=lp,
+                                              leader_vel=lv), 5000)
+    t_wr = cpu_us(lambda: filt.filter_wrench(wrench), 5000)
+    print(f"  of which filter_action {t_act:.1f} us, filter_wrench {t_wr:.1f} us; the rest is "
+          "the two to_dict calls")
+    worst = max(ticks.values())
+    print(f"SUMMARY batch1_fwd {ours_t:.1f}us (goal<=50) qpth/ours={r1:.0f}x (goal>=100); "
+          f"batch1024_fwd_bwd qpth/ours={r2:.1f}x (goal>1); filter_tick {worst:.1f}us "
+          f"(goal<=50), reference/ours={refs['at barriers'] / ticks['at barriers']:.0f}x; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
 
 if __name__ == "__main__":
     main()
