@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 
 from liquid_ros.bags.reader import ReadConfig
 from liquid_ros.bags.sync import SyncConfig
-from liquid_ros.cli import options as o
-from liquid_ros.cli.flags import parse
-from liquid_ros.cli.options import STREAM_OVERRIDES, StreamTopics
+from liquid_ros.cli.options import STREAM_OVERRIDES, StreamTopics, fail, parse_config
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +22,8 @@ class BagToDatasetArgs:
 
     bags: tuple[str, ...] = field(metadata={"cli": {"positional": True, "metavar": "BAG"}})
     """Bag folder(s) or .mcap/.db3 files."""
-    out: str = o.out(text="dataset folder")
+    out: str
+    """Dataset folder."""
     first_seed: int = 0
     """Number of the first episode."""
     overwrite: bool = False
@@ -54,15 +53,15 @@ def main(argv: list[str]) -> int:
 
     start = time.monotonic()
     try:
-        args = parse(BagToDatasetArgs, argv, "liquid-ros bag-to-dataset",
-                     __doc__.splitlines()[0], overrides=STREAM_OVERRIDES)
+        args, _ = parse_config(BagToDatasetArgs, argv, "liquid-ros bag-to-dataset", __doc__,
+                               overrides=STREAM_OVERRIDES)
         t = args.topics
         manifest, reports = bag_to_dataset(
             args.bags, args.out, image_topic=t.image_topic, odom_topic=t.odom_topic,
             command_topic=t.command_topic, goal_topic=t.goal_topic, read=args.read,
             sync=args.sync, first_seed=args.first_seed, overwrite=args.overwrite)
     except (ValueError, OSError) as err:
-        return o.fail("bag-to-dataset", err)
+        return fail("bag-to-dataset", err)
     for r in reports:
         for w in r["warnings"]:
             print(f"warning: {w}", file=sys.stderr)

@@ -3,7 +3,8 @@
 Prints the success rate, the task's mean metrics, safety violations and filter interventions;
 ``--json`` puts the same numbers as one JSON object on the last line. Writes
 ``trajectories.png`` (with ``--saliency`` also ``saliency.png`` and ``neuron_activity.png`` of
-the first episode) into ``--out``.
+the first episode) into ``--out``. The options are the fields of
+:class:`~liquid_ros.evaluation.evaluate.EvalConfig` and the back end.
 """
 
 from __future__ import annotations
@@ -11,35 +12,18 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from liquid_ros.cli import options as o
-from liquid_ros.cli.flags import parse
-from liquid_ros.rollouts.runner import BackendConfig
+from liquid_ros.cli.options import fail, parse_config
+
+PROG = "liquid-ros eval"
 
 
-@dataclass(frozen=True, kw_only=True)
-class EvalArgs:
-    """Options of ``liquid-ros eval``."""
+def parse_args(argv: list[str]) -> tuple[Any, Any]:
+    """The EvalConfig and BackendConfig of a ``liquid-ros eval`` command line."""
+    from liquid_ros.evaluation.evaluate import EvalConfig
 
-    task: str = o.task()
-    checkpoint: str = o.checkpoint()
-    episodes: int = o.episodes(50)
-    seed: int = o.seed(100_000, "first seed (held out: collect and DAgger use other seeds)")
-    json: bool = o.json_flag()
-    saliency: bool = False
-    """Write saliency and neuron-activity plots of the first episode (needs --out)."""
-    out: str | None = o.out(None, "folder for plots (default: no plots)")
-    safety: bool = True
-    """Fly behind the safety filter (--no-safety: without it)."""
-    image_noise: float = 0.0
-    """Perturbation: pixel noise std (fraction of full scale)."""
-    brightness: float = 0.0
-    """Perturbation: brightness shift (fraction of full scale)."""
-    env_kwargs: dict = o.env_kwargs()
-    progress: bool = o.progress()
-    backend: BackendConfig = field(default_factory=BackendConfig)
+    return parse_config(EvalConfig, argv, PROG, __doc__, backend="where episodes run")
 
 
 def summary_text(s: dict[str, Any]) -> str:
@@ -59,35 +43,25 @@ def summary_text(s: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     """Entry point of ``liquid-ros eval``; returns the exit code."""
-    from liquid_ros.evaluation.evaluate import evaluate, write_plots
+    from liquid_ros.evaluation.evaluate import run_eval
     from liquid_ros.rollouts.backends import throughput
-    from liquid_ros.rollouts.episodes import Perturbation
 
     start = time.monotonic()
     try:
-        args = parse(EvalArgs, argv, "liquid-ros eval", __doc__.splitlines()[0])
-        if args.saliency and not args.out:
-            raise ValueError("--saliency needs --out")
-        backend = args.backend.make()
+        cfg, backend_cfg = parse_args(argv)
+        backend = backend_cfg.make()
         try:
-            summary, results = evaluate(
-                args.task, args.checkpoint, args.episodes, args.seed, safety=args.safety,
-                perturbation=Perturbation(args.image_noise, args.brightness),
-                env_kwargs=args.env_kwargs, progress=args.progress, backend=backend)
+            summary, results = run_eval(cfg, backend)
         finally:
             backend.close()
-        if not args.json:
-            print(throughput(len(results), sum(float(r.time[-1]) for r in results if len(r.time)),
-                             time.monotonic() - start))
-        files = write_plots(args.task, args.checkpoint, args.seed, results, summary, args.out,
-                            saliency=args.saliency, env_kwargs=args.env_kwargs) \
-            if args.out else []
     except (ValueError, ImportError, ConnectionError) as err:
-        return o.fail("eval", err)
-    summary["files"] = files
+        return fail("eval", err)
+    if not cfg.json:
+        print(throughput(len(results), sum(float(r.time[-1]) for r in results if len(r.time)),
+                         time.monotonic() - start))
     summary["seconds"] = round(time.monotonic() - start, 1)
     print(summary_text(summary))
-    if args.json:
+    if cfg.json:
         print(json.dumps(summary, sort_keys=True))
     if summary["episodes"] == 0:
         print("liquid-ros eval: no episode ran", file=sys.stderr)

@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liquid_ros.cli import options as o
-from liquid_ros.cli.flags import parse
+from liquid_ros.cli.options import fail, parse_config
 
 
 @dataclass(frozen=True, kw_only=True)
 class ExportArgs:
     """Options of ``liquid-ros export``."""
 
-    checkpoint: str = o.checkpoint()
+    checkpoint: str
+    """Policy checkpoint (.pt)."""
     format: str = field(default="onnx", metadata={"cli": {"choices": ["onnx", "torchscript"]}})
     """onnx (ONNX Runtime) or torchscript (torch.jit.trace)."""
-    out: str | None = o.out(None, "output file (default: the checkpoint with .onnx or .ts.pt)")
+    out: str | None = None
+    """Output file (default: the checkpoint with .onnx or .ts.pt)."""
     dynamo: bool = False
     """ONNX via the torch.export-based exporter (needs onnxscript)."""
     check: bool = True
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
         flat_state_size,
     )
 
-    args = parse(ExportArgs, argv, "liquid-ros export", __doc__.splitlines()[0])
+    args, _ = parse_config(ExportArgs, argv, "liquid-ros export", __doc__)
     suffix = ".onnx" if args.format == "onnx" else ".ts.pt"
     out = Path(args.out or Path(args.checkpoint).with_suffix(suffix))
     try:
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> int:
         else:
             export_onnx(policy, out, dynamo=args.dynamo)
     except (CheckpointError, ImportError, ExportError) as err:
-        return o.fail("export", err)
+        return fail("export", err)
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {policy.config.cell}, "
           f"state size {flat_state_size(policy)})")
     if args.format == "onnx" and args.check:

@@ -17,6 +17,10 @@ argument, keyed by field name) sets ``flag``, ``help``, ``metavar``, ``choices``
 ``const``, ``positional`` or ``title`` (of a nested group); ``{"cli": None}`` hides a field.
 Python keeps no attribute docstrings at run time, so they are read from the class source once
 (``ast``); a field without one gets ``metadata["cli"]["help"]`` or no help.
+
+The same dataclasses load from nested mappings (a YAML file: :func:`from_mapping`, strict about
+keys and types) and write back (:func:`to_mapping`), and :func:`to_argv` gives the command line
+of an instance, so a stage of a recipe can be stored as a file or shown as the command it runs.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import re
 import textwrap
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -269,6 +273,90 @@ def to_argv(obj: Any, *, overrides: Overrides | None = None, _base: Any = None
         elif value is not None:
             argv += ([] if opts.get("positional") else [flag]) + [str(value)]
     return argv
+
+
+def _check(value: Any, tp: Any, where: str) -> Any:
+    """``value`` (from YAML) as field type ``tp``: tuples from lists, paths from strings."""
+    inner = _unoptional(tp)
+    if value is None:
+        if inner is tp:
+            raise ValueError(f"{where} must not be empty")
+        return None
+    kind, kw = _kind(tp, where)
+    item = kw.get("type")
+    ok = {str: (str,), Path: (str, Path), int: (int,), float: (int, float)}
+    if kind == "bool" and not isinstance(value, bool):
+        raise ValueError(f"{where} must be true or false, got {value!r}")
+    if kind == "dict":
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where} must be a mapping, got {value!r}")
+        return dict(value)
+    if kind == "seq":
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} must be a list, got {value!r}")
+        if isinstance(kw["nargs"], int) and len(value) != kw["nargs"]:
+            raise ValueError(f"{where} must have {kw['nargs']} items, got {value!r}")
+        values = [_check(v, item, where) for v in value]
+        return tuple(values) if typing.get_origin(inner) is tuple else values
+    if kind == "scalar":
+        if isinstance(value, bool) or not isinstance(value, ok[item]):
+            raise ValueError(f"{where} must be {item.__name__}, got {value!r}")
+        if "choices" in kw and value not in kw["choices"]:
+            raise ValueError(f"{where} must be one of {kw['choices']}, got {value!r}")
+        return item(value)
+    return value
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any], *, base: T | None = None,
+                 _where: str = "") -> T:
+    """The ``cls`` instance a nested mapping (a YAML file) describes.
+
+    Keys are field names (nested dataclasses as nested mappings); fields not given keep
+    ``base``'s values (default: the dataclass defaults), so a file may set only what it changes.
+
+    Raises:
+        ValueError: On an unknown key (naming it and the known ones), a value of the wrong type,
+            or whatever the dataclass's own validation rejects.
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{_where or cls.__name__} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in {_where or cls.__name__}; known: "
+                         f"{sorted(known)}")
+    kw: dict[str, Any] = {}
+    for name, value in data.items():
+        where, tp = f"{_where}.{name}" if _where else name, hints[name]
+        if dataclasses.is_dataclass(tp):
+            inner = getattr(base, name) if base is not None else _default(known[name])
+            kw[name] = from_mapping(tp, value or {}, _where=where,
+                                    base=None if inner is dataclasses.MISSING else inner)
+        elif known[name].metadata.get("cli", {}) is None:  # no flag, no type check either
+            kw[name] = value
+        else:
+            kw[name] = _check(value, tp, where)
+    return dataclasses.replace(base, **kw) if base is not None else cls(**kw)
+
+
+def to_mapping(obj: Any) -> dict[str, Any]:
+    """A dataclass instance as plain nested dicts and lists (YAML-ready; paths as strings).
+
+    Fields hidden from the command line are left out; :func:`from_mapping` of the result gives
+    an equal instance when they are at their defaults.
+    """
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                    if f.init and f.metadata.get("cli", {}) is not None}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        return str(value) if isinstance(value, Path) else value
+
+    return plain(obj)
 
 
 def parser_for(cls: type, prog: str, description: str | None, *,

@@ -1,76 +1,36 @@
 """Options shared by several commands, each defined once.
 
-Field factories (``task()``, ``checkpoint()``...) give a command's dataclass the same flag with
-the same help everywhere; :class:`StreamTopics` is the topic group of the bag commands; the
-rollout back end group is the library's own
-:class:`~liquid_ros.rollouts.runner.BackendConfig`.
+:data:`COMMON` gives the fields that many configs share (``task``, ``env_kwargs`` as
+``--env-arg``, ``progress``...) one flag and one help text everywhere; :class:`StreamTopics`
+and :data:`STREAM_OVERRIDES` are the recording options of ``bag-to-dataset`` and ``replay``;
+the rollout back end group is the library's
+:class:`~liquid_ros.rollouts.runner.BackendConfig`. :func:`parse_config` parses a command.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import argparse
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-from liquid_ros.cli.flags import Overrides
+from liquid_ros.cli.flags import Overrides, add_dataclass, from_namespace
+from liquid_ros.rollouts.runner import BackendConfig
 
-MISSING: Any = dataclasses.MISSING
+T = TypeVar("T")
 
-
-def _opt(default: Any, text: str, **cli: Any) -> Any:
-    """A field with CLI help ``text``; ``default`` dict means an empty dict per instance."""
-    meta = {"cli": {"help": text, **cli}}
-    if default is dict:
-        return dataclasses.field(default_factory=dict, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
-
-
-def task(default: Any = MISSING) -> Any:
-    """``--task``: the task (required unless a default is given)."""
-    return _opt(default, "fly_to_target or leader_follow")
-
-
-def checkpoint(default: Any = MISSING, text: str = "policy checkpoint (.pt)") -> Any:
-    """``--checkpoint``."""
-    return _opt(default, text)
-
-
-def episodes(default: Any = MISSING) -> Any:
-    """``--episodes``."""
-    return _opt(default, "number of episodes")
-
-
-def seed(default: int = 0, text: str = "first seed; episodes use seed..seed+N-1") -> Any:
-    """``--seed``."""
-    return _opt(default, text)
-
-
-def out(default: Any = MISSING, text: str = "output folder") -> Any:
-    """``--out``."""
-    return _opt(default, text)
-
-
-def env_kwargs(flag: str = "--env-arg",
-               text: str = "environment setting KEY=VALUE, VALUE as JSON when it parses, e.g. "
-                           "family=\"figure_eight\" (repeatable)") -> Any:
-    """``--env-arg KEY=VALUE`` (repeatable), parsed by :func:`~.flags.parse_env_kwargs`."""
-    return _opt(dict, text, flag=flag)
-
-
-def progress() -> Any:
-    """``--progress`` / ``--no-progress``."""
-    return _opt(True, "show progress bars")
-
-
-def json_flag() -> Any:
-    """``--json``."""
-    return _opt(False, "print a JSON summary as the last line")
-
-
-def threads() -> Any:
-    """``--threads``."""
-    return _opt(1, "torch threads for training")
+COMMON: Overrides = {
+    "task": {"help": "fly_to_target or leader_follow"},
+    "checkpoint": {"help": "policy checkpoint (.pt)"},
+    "env_kwargs": {"flag": "--env-arg",
+                   "help": "environment setting KEY=VALUE, VALUE as JSON when it parses, e.g. "
+                           "family=\"figure_eight\" (repeatable)"},
+    "progress": {"help": "show progress bars"},
+    "json": {"help": "print a JSON summary as the last line"},
+    "threads": {"help": "torch threads for training"},
+}
+"""Flag and help of fields that many commands share (a command's own overrides win)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,10 +62,39 @@ STREAM_OVERRIDES: Overrides = {
     "command_align": {"choices": ["after", "before"]},
     "twist_mode": {"choices": ["velocity", "acceleration"]},
     "twist_frame": {"choices": ["body", "world"]},
-    "progress": {"help": "show progress bars"},
 }
 """Flag names and choices of the bag reading (``ReadConfig``) and synchronisation
 (``SyncConfig``) fields, shared by ``bag-to-dataset`` and ``replay``."""
+
+
+def parser(cls: type, prog: str, doc: str | None, *, overrides: Overrides | None = None,
+           backend: str | None = None) -> argparse.ArgumentParser:
+    """The parser of a command: the fields of ``cls``, then the rollout back end group.
+
+    ``backend`` is the group's text (which episodes it places); None leaves the group out.
+    """
+    over = {**COMMON, **(overrides or {})}
+    p = argparse.ArgumentParser(
+        prog=prog, description=doc.splitlines()[0].replace("``", "") if doc else None)
+    add_dataclass(p, cls, overrides=over)
+    if backend is not None:
+        add_dataclass(p, BackendConfig, overrides=over,
+                      group=p.add_argument_group("Rollout back end", backend))
+    return p
+
+
+def parse_config(cls: type[T], argv: Sequence[str], prog: str, doc: str | None, *,
+                 overrides: Overrides | None = None, backend: str | None = None
+                 ) -> tuple[T, BackendConfig]:
+    """Parse a command line into ``cls`` and the back end (defaults when ``backend`` is None).
+
+    Bad syntax exits with argparse's usage message (status 2); a value a dataclass rejects
+    raises its ValueError.
+    """
+    ns = parser(cls, prog, doc, overrides=overrides, backend=backend).parse_args(list(argv))
+    over = {**COMMON, **(overrides or {})}
+    return (from_namespace(cls, ns, overrides=over),
+            from_namespace(BackendConfig, ns) if backend is not None else BackendConfig())
 
 
 def fail(command: str, err: BaseException) -> int:

@@ -11,19 +11,23 @@ import time
 from dataclasses import dataclass, field
 
 from liquid_ros.bags.writer import STORAGES
-from liquid_ros.cli import options as o
-from liquid_ros.cli.flags import parse
+from liquid_ros.cli.options import fail, parse_config
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordSimArgs:
     """Options of ``liquid-ros record-sim``."""
 
-    task: str = o.task()
-    episodes: int = o.episodes()
-    out: str = o.out(text="folder of bag folders (created)")
-    seed: int = o.seed()
-    checkpoint: str | None = o.checkpoint(None, "fly this policy instead of the expert")
+    task: str
+    """Task (env name or alias)."""
+    episodes: int
+    """Number of episodes."""
+    out: str
+    """Folder of bag folders (created)."""
+    seed: int = 0
+    """First seed; episodes use seed..seed+N-1."""
+    checkpoint: str | None = None
+    """Fly this policy instead of the expert."""
     action_repeat: int = 5
     """Control ticks per policy step."""
     storage: str = field(default="mcap", metadata={"cli": {"choices": list(STORAGES)}})
@@ -32,8 +36,10 @@ class RecordSimArgs:
     """Expert exploration noise std (m/s^2)."""
     noise_yaw: float = 0.0
     """Expert exploration noise std (rad/s)."""
-    env_kwargs: dict = o.env_kwargs()
-    progress: bool = o.progress()
+    env_kwargs: dict = field(default_factory=dict)
+    """Keyword arguments for the environment."""
+    progress: bool = True
+    """Show a progress bar."""
 
 
 def main(argv: list[str]) -> int:
@@ -43,14 +49,15 @@ def main(argv: list[str]) -> int:
 
     start = time.monotonic()
     try:
-        args = parse(RecordSimArgs, argv, "liquid-ros record-sim", __doc__.splitlines()[0])
+        args, _ = parse_config(RecordSimArgs, argv, "liquid-ros record-sim", __doc__,
+                               overrides={"checkpoint": {}})
         results = record_episodes(
             args.out, args.task, args.episodes, args.seed, checkpoint=args.checkpoint,
             action_repeat=args.action_repeat,
             noise=ExplorationNoise(accel_std=args.noise_accel, yaw_rate_std=args.noise_yaw),
             env_kwargs=args.env_kwargs, storage=args.storage, progress=args.progress)
     except (ValueError, OSError) as err:
-        return o.fail("record-sim", err)
+        return fail("record-sim", err)
     wins = sum(r["success"] for r in results)
     print(f"recorded {len(results)} bags ({sum(r['steps'] for r in results)} frames, "
           f"{wins} successes) in {args.out} in {time.monotonic() - start:.1f} s")

@@ -14,28 +14,29 @@ from dataclasses import dataclass, field
 
 from liquid_ros.bags.reader import ReadConfig
 from liquid_ros.bags.sync import SyncConfig
-from liquid_ros.cli import options as o
-from liquid_ros.cli.flags import parse
-from liquid_ros.cli.options import STREAM_OVERRIDES, StreamTopics
+from liquid_ros.cli.options import STREAM_OVERRIDES, StreamTopics, fail, parse_config
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReplayArgs:
     """Options of ``liquid-ros replay``."""
 
-    checkpoint: str = o.checkpoint()
+    checkpoint: str
+    """Policy checkpoint (.pt)."""
     bag: str
     """Bag folder or .mcap/.db3 file."""
-    out: str | None = o.out(None, "folder for replay.png and replay.json")
-    json: bool = o.json_flag()
-    task: str | None = o.task(None)
+    out: str | None = None
+    """Folder for replay.png and replay.json."""
+    json: bool = False
+    """Print the summary as JSON (last line)."""
+    task: str | None = None
+    """Safety settings of this task (default: the checkpoint's task)."""
     topics: StreamTopics = field(default_factory=StreamTopics)
     read: ReadConfig = field(default_factory=ReadConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
 
 
-OVERRIDES = {**STREAM_OVERRIDES, "image_size": None,
-             "task": {"help": "safety settings of this task (default: the checkpoint's task)"}}
+OVERRIDES = {**STREAM_OVERRIDES, "image_size": None, "task": {}, "json": {}}
 """The policy sets the image size; ``--task`` means the safety settings here."""
 
 
@@ -44,12 +45,12 @@ def main(argv: list[str]) -> int:
     from liquid_ros.evaluation.replay import replay
 
     try:
-        args = parse(ReplayArgs, argv, "liquid-ros replay", __doc__.splitlines()[0],
-                     overrides=OVERRIDES)
+        args, _ = parse_config(ReplayArgs, argv, "liquid-ros replay", __doc__,
+                               overrides=OVERRIDES)
         summary, _ = replay(args.checkpoint, args.bag, args.topics.as_dict(), read=args.read,
                             sync=args.sync, task=args.task, out=args.out)
     except (ValueError, OSError) as err:
-        return o.fail("replay", err)
+        return fail("replay", err)
     for w in summary["warnings"]:
         print(f"warning: {w}", file=sys.stderr)
     errs = ", ".join(f"{k} {v['rmse']:.4f}" for k, v in summary["error"].items())

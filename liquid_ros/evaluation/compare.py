@@ -35,7 +35,8 @@ class CompareConfig:
     models: tuple[str, ...] = field(default=("ncp", "cfc", "lstm", "gru", "ctrnn", "mlp"),
                                     metadata={"cli": {"choices": sorted(imitation.MODELS)}})
     """Model families."""
-    out: str = field(metadata={"cli": {"help": "output folder"}})
+    out: str
+    """Output folder (OUT/TASK/MODEL/policy.pt, compare.md, compare.json)."""
     epochs: int = 20
     """Training epochs per model."""
     seq_len: int = 64

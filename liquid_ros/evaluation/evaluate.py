@@ -9,6 +9,7 @@ one JSON object on the last line. Writes ``trajectories.png`` (and with ``--sali
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,58 @@ from liquid_ros.evaluation.plots import plot_neuron_activity, plot_saliency, plo
 from liquid_ros.rollouts.episodes import Perturbation
 from liquid_ros.rollouts.policy_episode import PolicyEpisode, PolicyResult, load_cached
 from liquid_ros.rollouts.runner import Backend, LocalBackend, run_episodes
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """One evaluation: what ``liquid-ros eval`` parses (its flags are these fields)."""
+
+    task: str
+    """Task (env name or alias)."""
+    checkpoint: str
+    """Policy checkpoint (.pt)."""
+    episodes: int = 50
+    """Number of episodes."""
+    seed: int = 100_000
+    """First seed (held out: collect and DAgger use other seeds)."""
+    json: bool = False
+    """Print a JSON summary as the last line."""
+    saliency: bool = False
+    """Write saliency and neuron-activity plots of the first episode (needs --out)."""
+    out: str | None = None
+    """Folder for plots (default: no plots)."""
+    safety: bool = True
+    """Fly behind the safety filter (--no-safety: without it)."""
+    image_noise: float = 0.0
+    """Perturbation: pixel noise std (fraction of full scale)."""
+    brightness: float = 0.0
+    """Perturbation: brightness shift (fraction of full scale)."""
+    env_kwargs: dict = field(default_factory=dict)
+    """Environment settings over the checkpoint's (e.g. family="figure_eight")."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        """Validate the fields (ValueError naming the flag)."""
+        if self.saliency and not self.out:
+            raise ValueError("--saliency needs --out")
+
+
+def run_eval(cfg: EvalConfig, backend: Backend | None = None
+             ) -> tuple[dict[str, Any], list[PolicyResult]]:
+    """:func:`evaluate` as ``cfg`` says, then the plots when ``cfg.out`` is set.
+
+    Returns:
+        The summary (with ``files``, the plots written) and the per-episode results.
+    """
+    summary, results = evaluate(
+        cfg.task, cfg.checkpoint, cfg.episodes, cfg.seed, safety=cfg.safety,
+        perturbation=Perturbation(cfg.image_noise, cfg.brightness), env_kwargs=cfg.env_kwargs,
+        progress=cfg.progress, backend=backend)
+    summary["files"] = write_plots(cfg.task, cfg.checkpoint, cfg.seed, results, summary, cfg.out,
+                                   saliency=cfg.saliency, env_kwargs=cfg.env_kwargs) \
+        if cfg.out else []
+    return summary, results
 
 
 def summarise(results: list[PolicyResult], failures: int = 0) -> dict[str, Any]:

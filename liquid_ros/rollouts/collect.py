@@ -11,11 +11,48 @@ interrupted run is resumed by running the same command again (finished seeds are
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from liquid_ros.rollouts.episodes import ExpertEpisode, ExplorationNoise
 from liquid_ros.rollouts.runner import Backend, LocalBackend, RolloutReport, run_episodes
 from liquid_ros.train.dataset import is_complete, save_episode, write_manifest
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectConfig:
+    """One expert collection: what ``liquid-ros collect`` parses (its flags are these fields)."""
+
+    task: str
+    """Task (env name or alias)."""
+    episodes: int
+    """Number of episodes."""
+    out: str
+    """Dataset folder (created; resumable)."""
+    seed: int = 0
+    """First seed; episodes use seed..seed+N-1."""
+    retries: int = 1
+    """Extra attempts for a failed episode."""
+    noise_accel: float = ExplorationNoise.accel_std
+    """Exploration noise std on acceleration (m/s^2); 0 disables."""
+    noise_yaw: float = ExplorationNoise.yaw_rate_std
+    """Exploration noise std on yaw rate (rad/s)."""
+    env_kwargs: dict = field(default_factory=dict)
+    """Keyword arguments for the environment."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def noise(self) -> ExplorationNoise:
+        """The exploration noise of these settings."""
+        return ExplorationNoise(accel_std=self.noise_accel, yaw_rate_std=self.noise_yaw)
+
+
+def run_collect(cfg: CollectConfig, backend: Backend | None = None
+                ) -> tuple[dict[str, object], RolloutReport]:
+    """:func:`collect` as ``cfg`` says, on ``backend`` (default: inline)."""
+    return collect(cfg.task, cfg.episodes, cfg.out, seed=cfg.seed, retries=cfg.retries,
+                   noise=cfg.noise(), env_kwargs=cfg.env_kwargs, progress=cfg.progress,
+                   backend=backend)
 
 
 def collect(

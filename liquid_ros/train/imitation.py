@@ -42,10 +42,12 @@ N_GAINS = 2
 class ImitationConfig:
     """One imitation run: what ``liquid-ros train`` parses (its flags are these fields)."""
 
-    task: str = field(metadata={"cli": {"help": "fly_to_target or leader_follow"}})
+    task: str
+    """Task (env name or alias)."""
     data: tuple[str, ...]
     """Dataset folder(s) from collect or bag-to-dataset."""
-    out: str = field(metadata={"cli": {"help": "output folder"}})
+    out: str
+    """Output folder (policy.pt, loss.png, train_log.json, dagger/)."""
     model: str = field(default="ncp", metadata={"cli": {"choices": sorted(MODELS)}})
     """Recurrent head."""
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -62,25 +62,31 @@ def test_cli_modules_cover_every_subcommand():
 
 
 def test_defaults_are_unchanged():
-    from liquid_ros.cli.collect import CollectArgs
-    from liquid_ros.cli.eval import EvalArgs
-    from liquid_ros.cli.flags import parse
-    from liquid_ros.cli.record_sim import RecordSimArgs
-    from liquid_ros.cli.train import parse_args as train_args
+    from liquid_ros.cli import collect, eval, record_sim, train
+    from liquid_ros.cli.options import parse_config
 
-    ev = parse(EvalArgs, ["--task", "t", "--checkpoint", "c"], "eval")
+    ev, backend = eval.parse_args(["--task", "t", "--checkpoint", "c"])
     assert (ev.episodes, ev.seed, ev.safety, ev.out, ev.env_kwargs) == (50, 100_000, True, None,
                                                                        {})
-    assert ev.backend.workers is None and ev.backend.ray is None
-    assert ev.backend.episode_timeout == pytest.approx(600.0)
-    co = parse(CollectArgs, ["--task", "t", "--episodes", "1", "--out", "o"], "collect")
+    assert backend.workers is None and backend.ray is None
+    assert backend.episode_timeout == pytest.approx(600.0)
+    co, _ = collect.parse_args(["--task", "t", "--episodes", "1", "--out", "o"])
     assert (co.seed, co.retries, co.noise_accel, co.noise_yaw) == (0, 1, 0.6, 0.2)
-    rs = parse(RecordSimArgs, ["--task", "t", "--episodes", "1", "--out", "o"], "record-sim")
+    rs, _ = parse_config(record_sim.RecordSimArgs, ["--task", "t", "--episodes", "1", "--out",
+                                                    "o"], "record-sim", None)
     assert (rs.action_repeat, rs.storage, rs.noise_accel, rs.checkpoint) == (5, "mcap", 0.0, None)
-    tr, backend = train_args(["--task", "t", "--data", "a", "b", "--out", "o", "--ray"])
+    tr, backend = train.parse_args(["--task", "t", "--data", "a", "b", "--out", "o", "--ray"])
     assert (tr.model, tr.train.epochs, tr.train.seq_len, tr.train.batch_size, tr.units,
             tr.dagger_episodes, tr.threads, tr.augment) == ("ncp", 30, 64, 16, 19, 20, 1, True)
     assert tr.data == ("a", "b") and backend.ray == "local"
+
+
+def test_shared_flags_have_one_help_text(capsys):
+    texts = {name: " ".join(_help(name, capsys).split()) for name in ("collect", "eval")}
+    for text in texts.values():
+        assert "--task TASK fly_to_target or leader_follow" in text
+        assert "--env-arg KEY=VALUE environment setting KEY=VALUE" in text
+        assert "--workers WORKERS Parallel episodes" in text
 
 
 def test_top_level_help_is_fast_and_lists_commands():

@@ -13,11 +13,13 @@ import pytest
 from liquid_ros.cli.flags import (
     add_dataclass,
     field_docs,
+    from_mapping,
     from_namespace,
     parse,
     parse_env_kwargs,
     parser_for,
     to_argv,
+    to_mapping,
 )
 
 
@@ -132,12 +134,54 @@ def test_library_configs_build_parsers():
     from liquid_ros.bags.reader import ReadConfig
     from liquid_ros.bags.sync import SyncConfig
     from liquid_ros.evaluation.compare import CompareConfig
+    from liquid_ros.evaluation.evaluate import EvalConfig
+    from liquid_ros.rollouts.collect import CollectConfig
     from liquid_ros.rollouts.runner import BackendConfig
     from liquid_ros.train.imitation import ImitationConfig
 
-    for cls in (ReadConfig, SyncConfig, CompareConfig, BackendConfig, ImitationConfig):
+    for cls in (ReadConfig, SyncConfig, CompareConfig, BackendConfig, ImitationConfig,
+                CollectConfig, EvalConfig):
         parser_for(cls, cls.__name__, None).format_help()
     cfg = parse(ImitationConfig, ["--task", "t", "--data", "d", "--out", "o", "--no-augment"],
                 "train")
     assert cfg.train_config().augment.brightness == 0.0 and cfg.train.augment.brightness > 0
     assert dataclasses.asdict(cfg)["data"] == ("d",)
+
+
+def test_mapping_round_trip_through_yaml():
+    import yaml
+
+    from liquid_ros.train.imitation import ImitationConfig
+
+    toy = Toy(name="n", path=Path("p/q"), count=2, files=("a",), env={"k": [1, 2]},
+              inner=Inner(size=(3, 4)))
+    text = yaml.safe_dump(to_mapping(toy))
+    assert from_mapping(Toy, yaml.safe_load(text)) == toy
+    cfg = parse(ImitationConfig, ["--task", "t", "--data", "d", "--out", "o", "--epochs", "3",
+                                  "--brightness", "0.3", "--dagger-env-arg", "speed=1.5"],
+                "train")
+    assert from_mapping(ImitationConfig, yaml.safe_load(yaml.safe_dump(to_mapping(cfg)))) == cfg
+
+
+def test_mapping_sets_only_what_it_names():
+    toy = from_mapping(Toy, {"name": "n", "inner": {"size": [5, 6]}})
+    assert toy.inner == Inner(rate=3.0, size=(5, 6))  # the field default's rate is kept
+    base = Toy(name="b", count=7)
+    assert from_mapping(Toy, {"verbose": True}, base=base) == dataclasses.replace(base,
+                                                                                  verbose=True)
+
+
+@pytest.mark.parametrize("data, match", [
+    ({"name": "n", "colour": 1}, r"unknown key\(s\) \['colour'\] in Toy; known: \["),
+    ({"name": "n", "inner": {"hz": 1}}, r"unknown key\(s\) \['hz'\] in inner"),
+    ({"name": "n", "count": "3"}, r"count must be int, got '3'"),
+    ({"name": "n", "count": True}, r"count must be int"),
+    ({"name": "n", "verbose": "yes"}, r"verbose must be true or false"),
+    ({"name": "n", "mode": "medium"}, r"mode must be one of \['fast', 'slow'\]"),
+    ({"name": "n", "inner": {"size": [1]}}, r"inner.size must have 2 items"),
+    ({"name": None}, r"name must not be empty"),
+    ({"name": "n", "env": [1]}, r"env must be a mapping"),
+])
+def test_mapping_errors_name_the_key(data, match):
+    with pytest.raises(ValueError, match=match):
+        from_mapping(Toy, data)
