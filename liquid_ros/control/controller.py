@@ -88,6 +88,9 @@ def _dot(ax: float, ay: float, az: float, bx: float, by: float, bz: float) -> fl
 
 
 def _check_vector(name: str, value: np.ndarray, size: int) -> list[float]:
+    if type(value) is tuple and len(value) == size and all(type(v) is float for v in value):
+        if all(map(math.isfinite, value)):  # e.g. QuadrotorSim.state_values: no copy needed
+            return value  # type: ignore[return-value]
     arr = np.asarray(value, dtype=float).reshape(-1)
     if arr.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},), got {np.shape(value)}")

@@ -138,8 +138,7 @@ class QuadrotorSim:
         p.resetBaseVelocity(self.drone, list(vel), [0.0, 0.0, 0.0], physicsClientId=c)
         self.set_wrench(np.array([self.params.weight, 0.0, 0.0, 0.0]))
         self._rpm = self._rpm_cmd
-        self.time = 0.0
-        self.steps = 0
+        self.time, self.steps = 0.0, 0
         self._read_state()
 
     def _read_state(self) -> None:
@@ -208,10 +207,10 @@ class QuadrotorSim:
         Raises:
             ValueError: If ``wrench`` is not 4 finite numbers.
         """
-        w = np.asarray(wrench, dtype=float).reshape(-1)
-        if w.shape != (4,) or not np.all(np.isfinite(w)):
+        w = np.asarray(wrench, dtype=float).reshape(-1).tolist()
+        if len(w) != 4 or not all(map(math.isfinite, w)):
             raise ValueError(f"wrench must be 4 finite numbers, got {wrench!r}")
-        self.set_wrench_values(*w.tolist())
+        self.set_wrench_values(*w)
         return np.array(self._wrench)
 
     def set_wrench_values(self, thrust: float, tx: float, ty: float, tz: float) -> None:
@@ -293,12 +292,13 @@ class QuadrotorSim:
         Raises:
             ValueError: If ``force_world`` or ``torque_body`` is not 3 finite numbers.
         """
+        checked = []
         for name, value in (("force_world", force_world), ("torque_body", torque_body)):
-            arr = np.asarray(value, dtype=float).reshape(-1)
-            if arr.shape != (3,) or not np.all(np.isfinite(arr)):
+            v = tuple(np.asarray(value, dtype=float).reshape(-1).tolist())
+            if len(v) != 3 or not all(map(math.isfinite, v)):
                 raise ValueError(f"{name} must be 3 finite numbers, got {value!r}")
-        self._ext_force = tuple(np.asarray(force_world, dtype=float).reshape(3).tolist())
-        self._ext_torque = tuple(np.asarray(torque_body, dtype=float).reshape(3).tolist())
+            checked.append(v)
+        self._ext_force, self._ext_torque = checked
 
     def _ground_effect(self, thrusts: tuple[float, ...]) -> float:
         z, r6, r7 = self._p[2], self._r[6], self._r[7]

@@ -136,7 +136,7 @@ class OdometryNoise:
         err = self.bias + self.white * self.rng.standard_normal(12)
         # q * exp(delta), normalised: frames.quat_multiply's product written out on floats
         # (it runs for every odometry sample; numpy's cost per call on 4-vectors dominates).
-        ax, ay, az, aw = (float(v) for v in state["quaternion"])
+        ax, ay, az, aw = np.asarray(state["quaternion"], float).tolist()
         bx, by, bz, bw = _exp_floats(*err[6:9].tolist())
         q = (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
              aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)

@@ -119,7 +119,7 @@ CONFIGS = [ControllerConfig(),
 def test_compute_equals_numpy_reference(config: ControllerConfig, params: QuadrotorParams):
     rng = np.random.default_rng(7)
     fast, ref = AccelerationController(params, config), NumpyReference(params, config)
-    for episode in range(20):
+    for _episode in range(20):
         yaw = float(rng.uniform(-math.pi, math.pi))
         fast.reset(yaw)
         ref.reset(yaw)
@@ -161,3 +161,19 @@ def test_compute_rejects_bad_input_as_before():
     with pytest.raises(ValueError, match="dt must be finite"):
         ctrl.compute(*good[:6], -0.01)
     assert dataclasses.is_dataclass(ctrl.config)
+
+
+def test_state_as_tuples_of_floats_gives_the_same_wrench():
+    """QuadrotorSim.state_values hands tuples to compute: the same numbers as arrays."""
+    rng = np.random.default_rng(3)
+    a, b = AccelerationController(), AccelerationController()
+    for _ in range(50):
+        state = (rng.normal(size=3), rng.normal(size=3), random_quat(rng, 0.5),
+                 rng.normal(size=3))
+        accel, yaw_rate = rng.uniform(-4, 4, size=3), float(rng.uniform(-2, 2))
+        w_arrays = a.compute(*state, accel, yaw_rate, 0.02)
+        w_tuples = b.compute(*(tuple(x.tolist()) for x in state), accel, yaw_rate, 0.02)
+        np.testing.assert_array_equal(w_arrays, w_tuples)
+    with pytest.raises(ValueError, match="vel must be finite"):
+        b.compute((0.0, 0.0, 0.0), (math.nan, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0),
+                  (0.0, 0.0, 0.0), accel, 0.0, 0.02)
