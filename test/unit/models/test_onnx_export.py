@@ -12,15 +12,16 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+from liquid_ros.cli.export import main  # noqa: E402
 from liquid_ros.models import LiquidPolicy, PolicyConfig, load_policy  # noqa: E402
-from liquid_ros.models.export import export_onnx, flat_state_size, main  # noqa: E402
+from liquid_ros.models.export import export_onnx, flat_state_size  # noqa: E402
 from liquid_ros.models.onnx_runtime import (  # noqa: E402
     ONNX_FORMAT,
     OnnxModelError,
     OnnxPolicy,
     max_step_difference,
 )
-from liquid_ros.ros.policy_source import (  # noqa: E402
+from liquid_ros.runtime.policy_source import (  # noqa: E402
     load_or_init_policy,
     policy_image_size,
     policy_period,
