@@ -116,7 +116,7 @@ def run_policy(duration: float, warmup: float) -> dict[str, float]:
     node.autostart()
     _spin(node, warmup + duration)
     log = list(node.tick_log)
-    modes = node.loop.counters
+    modes = node.pilot.counters
     node.destroy_node()
     keep = [x for x in log if x[0] >= log[0][0] + warmup]
     out = stats([s for s, _ in keep], [c for _, c in keep], RATE)

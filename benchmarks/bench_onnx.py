@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from liquid_ros.models import load_policy  # noqa: E402
 from liquid_ros.models.export import PolicyStep, export_onnx, flat_state_size  # noqa: E402
 from liquid_ros.models.onnx_runtime import OnnxPolicy, max_step_difference  # noqa: E402
-from liquid_ros.ros.policy_source import shipped_checkpoint  # noqa: E402
+from liquid_ros.runtime.policy_source import shipped_checkpoint  # noqa: E402
 
 
 def interleaved(fns: dict[str, Callable[[], object]], calls: int, blocks: int) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Adversarial pilot through the policy node's own chain, in the full PyBullet simulation.
 
-The pilot replaces the policy inside :class:`liquid_ros.ros.control_loop.PolicyLoop` (stage 1
+The pilot replaces the policy inside :class:`liquid_ros.runtime.pilot.Pilot` (stage 1
 -> AccelerationController -> stage 2, exactly what ``policy_node`` runs) and pushes full scale
 at one constraint per episode while flipping its yaw rate between +-2 rad/s every 0.1-0.4 s:
 
@@ -34,8 +34,8 @@ import numpy as np
 from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros.config import PolicyNodeConfig
-from liquid_ros.ros.control_loop import PolicyLoop
 from liquid_ros.runtime.decoding import OdomSample
+from liquid_ros.runtime.pilot import Pilot
 from liquid_ros.safety import SafetyConfig, SafetyFilter, barrier_names, barrier_values
 from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER
 from liquid_ros.sim.leader_follow_env import LeaderFollowEnv
@@ -59,7 +59,7 @@ def open_loop_config() -> SafetyConfig:
 
 
 @dataclass
-class Pilot:
+class Adversary:
     """The adversary: ``step`` returns a full-scale action (world accel, yaw rate)."""
 
     env: LeaderFollowEnv
@@ -103,7 +103,7 @@ class Pilot:
         return np.append(a, self.yaw)
 
     def reset(self) -> None:
-        """Nothing to forget (PolicyLoop calls it on activation)."""
+        """Nothing to forget (Pilot calls it on activation)."""
 
 
 def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
@@ -125,12 +125,12 @@ def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
     sphere = start + rng.uniform(1.0, 1.5) * np.array([math.cos(ang), math.sin(ang), 0.0])
     cfg = world_config((*sphere, SPHERE_RADIUS), **(overrides or {}))
     side_ang = rng.uniform(-np.pi, np.pi)
-    pilot = Pilot(env, attack, sphere, rng,
+    pilot = Adversary(env, attack, sphere, rng,
                   side=np.array([math.cos(side_ang), math.sin(side_ang), 0.0]))
     safety = SafetyFilter(cfg if filtered else open_loop_config(), CF2X)
     node_cfg = PolicyNodeConfig(rate_hz=env.unwrapped.control_hz, use_leader=True,
                                 input_timeout=max(0.2, 3.0 * latency))
-    loop = PolicyLoop(pilot, safety, AccelerationController(CF2X), node_cfg, CF2X)
+    loop = Pilot(pilot, safety, AccelerationController(CF2X), node_cfg, CF2X)
     image = np.zeros((8, 8, 3), np.uint8)
     task = env.unwrapped.task
     lines: deque[tuple[float, OdomSample, OdomSample]] = deque()

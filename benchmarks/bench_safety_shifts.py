@@ -1,6 +1,6 @@
 """Shipped policies through the policy node's chain under model error: success and violations.
 
-Each episode flies a shipped checkpoint inside :class:`liquid_ros.ros.control_loop.PolicyLoop`
+Each episode flies a shipped checkpoint inside :class:`liquid_ros.runtime.pilot.Pilot`
 (policy at its trained period -> stage 1 -> controller -> stage 2, with the evaluation's
 safety settings ``safety_config_for(task)``) in the full simulation, camera on. Shifts, one at a
 time or together: ``--mass-scale`` (true / modelled mass), ``--latency`` (s, on all inputs:
@@ -26,8 +26,8 @@ from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.rollouts.policy_episode import load_cached, safety_config_for
 from liquid_ros.ros.config import PolicyNodeConfig
-from liquid_ros.ros.control_loop import PolicyLoop
-from liquid_ros.ros.policy_source import policy_period, shipped_checkpoint
+from liquid_ros.runtime.pilot import Pilot
+from liquid_ros.runtime.policy_source import policy_period, shipped_checkpoint
 from liquid_ros.safety import SafetyFilter, barrier_names, barrier_values
 
 ENVS = {"fly_to_target": "liquid_ros/FlyToTarget-v0",
@@ -35,7 +35,7 @@ ENVS = {"fly_to_target": "liquid_ros/FlyToTarget-v0",
 
 
 class Odom:
-    """Odometry sample with the fields PolicyLoop reads."""
+    """Odometry sample with the fields Pilot reads."""
 
     def __init__(self, pos, vel, quat, omega) -> None:  # noqa: D107
         self.position, self.velocity = np.array(pos), np.array(vel)
@@ -60,7 +60,7 @@ def episode(env, task: str, seed: int, policy, period: float, mass_scale: float,
     sim.set_external(force_world=(wind * math.cos(heading), wind * math.sin(heading), 0.0))
     node_cfg = PolicyNodeConfig(rate_hz=env.unwrapped.control_hz, use_leader=leader,
                                 input_timeout=max(0.2, 3.0 * latency))
-    loop = PolicyLoop(policy, SafetyFilter(cfg, CF2X), AccelerationController(CF2X), node_cfg,
+    loop = Pilot(policy, SafetyFilter(cfg, CF2X), AccelerationController(CF2X), node_cfg,
                       CF2X, policy_period=period)
     loop.reset()
     names = barrier_names(cfg)

@@ -223,6 +223,11 @@ class OnnxPolicy:
             None, {"image": image, "state": state, "dt": self._dt, "h": h})
         return out, h_next
 
+    @property
+    def hidden_state(self) -> Any:
+        """The recurrent state :meth:`step` continues from (None after ``reset``)."""
+        return self._hx
+
     def step(self, image: np.ndarray, state: np.ndarray, dt: float) -> np.ndarray:
         """One control tick, as ``LiquidPolicy.step``.
 

@@ -303,6 +303,11 @@ class LiquidPolicy(nn.Module):
         actions, gains = self._outputs(raw)
         return actions, gains, hx
 
+    @property
+    def hidden_state(self) -> Any:
+        """The recurrent state :meth:`step` continues from (None after ``reset``)."""
+        return self._hx
+
     def step(self, image: np.ndarray, state: np.ndarray, dt: float) -> np.ndarray:
         """One control tick at batch 1 without autograd, keeping the hidden state.
 

@@ -8,6 +8,7 @@ missing one ends the executable with one line naming it, not a traceback.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -60,8 +61,11 @@ def px4_topic(prefix: str, name: str) -> str:
     return f"/{p}/fmu/{name}" if p else f"/fmu/{name}"
 
 
-def run_node(prog: str, make: Callable[[], Any], args: list[str] | None) -> int:
-    """Init rclpy, spin ``make()`` until shutdown; a missing message package prints one line.
+def run_node(prog: str, make: Callable[[], Any], args: list[str] | None,
+             start: Callable[[Any], Any] | None = None) -> int:
+    """Init rclpy, spin ``make()`` (after ``start(node)``) until shutdown.
+
+    A missing message package prints one line.
 
     Returns:
         Exit status: 0, or 1 when a message package is missing.
@@ -73,6 +77,8 @@ def run_node(prog: str, make: Callable[[], Any], args: list[str] | None) -> int:
     node = None
     try:
         node = make()
+        if start is not None:
+            start(node)
         rclpy.spin(node)
     except MissingMessagePackage as exc:
         print(f"{prog}: {exc}", file=sys.stderr, flush=True)
@@ -80,6 +86,8 @@ def run_node(prog: str, make: Callable[[], Any], args: list[str] | None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # Launch forwards SIGINT on top of the terminal's own: ignore repeats while tearing down.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

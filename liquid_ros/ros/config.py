@@ -2,108 +2,24 @@
 
 Each field becomes one ROS parameter (see ``liquid_ros.ros.params``); ``config/*.yaml`` sets
 them under ``ros__parameters``. Ranges and read-only fields are listed beside each class.
+policy_node's configuration lives in :mod:`liquid_ros.runtime.config` (the pilot, evaluation
+and training read it too); it is re-exported here with the other node configs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-OUTPUT_TYPES = ("wrench", "accel", "twist", "array")
-TASKS = ("fly_to_target", "leader_follow")
+from liquid_ros.runtime.config import (  # noqa: F401 - the node configs in one place
+    OUTPUT_TYPES,
+    POLICY_NODE_RANGES,
+    POLICY_NODE_READ_ONLY,
+    TASKS,
+    PolicyNodeConfig,
+)
+
 SIM_COMMAND_LEVELS = ("wrench", "acceleration")
 """sim_node's ``command_level`` values."""
-
-
-@dataclass(frozen=True)
-class PolicyNodeConfig:
-    """Parameters of ``policy_node`` (the library configs are separate parameter groups)."""
-
-    checkpoint: str = ""
-    """Policy checkpoint (.pt); empty: the shipped one for ``task`` if present, else a freshly
-    initialised (untrained) LiquidPolicy, with a warning."""
-    task: str = "fly_to_target"
-    """Task name, used to find the shipped checkpoint (fly_to_target or leader_follow)."""
-    rate_hz: float = 50.0
-    """Control rate (Hz) of the node-clock timer that steps the policy."""
-    image_topic: str = "camera/image_raw"
-    """Camera topic (sensor_msgs/Image, or CompressedImage when ``compressed``)."""
-    compressed: bool = False
-    """Subscribe sensor_msgs/CompressedImage (JPEG/PNG, decoded with Pillow) instead of Image."""
-    odom_topic: str = "odom"
-    """Odometry topic (nav_msgs/Odometry: pose in the world frame, twist in the body frame)."""
-    leader_odom_topic: str = "leader/odom"
-    """Leader odometry topic, for the leader-distance barrier."""
-    use_leader: bool = False
-    """Subscribe ``leader_odom_topic`` and pass the leader state to the safety filter."""
-    cmd_topic: str = "cmd_wrench"
-    """Output command topic."""
-    output_type: str = "wrench"
-    """wrench: geometry_msgs/WrenchStamped (thrust on force.z, body torques), for a robot
-    without a flight controller; accel: AccelStamped in ``odom`` (accel.linear = safe world ENU
-    acceleration m/s^2, accel.angular.z = yaw rate rad/s), the setpoint level for a flight
-    controller (the sim's ``command_level: acceleration``; before the first odometry nothing
-    is sent, and when this node stops the flight controller's own failsafe holds); twist:
-    TwistStamped (linear = safe world acceleration m/s^2, angular.z = yaw rate rad/s);
-    array: std_msgs/Float64MultiArray [thrust, tau_x, tau_y, tau_z]."""
-    frame_id: str = "base_link"
-    """Frame of the published command (body, FLU)."""
-    input_timeout: float = 0.2
-    """Seconds without a valid image or odometry before falling back to hover."""
-    land_timeout: float = 2.0
-    """Seconds without valid input before landing instead of hovering."""
-    max_dt: float = 0.1
-    """Largest elapsed time (s) given to the LTC and controller in one tick; longer gaps are
-    clamped and counted."""
-    ground_altitude: float = 0.05
-    """Altitude (m) under which an emergency-stopped drone counts as landed (thrust cut)."""
-    resize_method: str = "area"
-    """How images of another size are resized to the policy's input: area or nearest."""
-    autostart: bool = True
-    """Configure and activate on start, so ``ros2 run`` just works."""
-    diagnostics_period: float = 1.0
-    """Seconds between /diagnostics messages."""
-    publish_saliency: bool = False
-    """Publish ``~/saliency`` (mono8 Image): which pixels of the camera image move the action
-    (gradient x input, as ``liquid-ros eval --saliency`` plots it); costs one backward pass."""
-    saliency_every: int = 5
-    """Policy steps between saliency maps."""
-    warmup_in_background: bool = True
-    """Compile the numba kernels in a background thread after configure, holding position
-    meanwhile; false blocks configure until they are ready."""
-    torch_threads: int = 1
-    """torch intra-op threads; 1 by default: batch-1 steps gain nothing from more, and idle
-    OpenMP workers spinning beside the DDS threads made ticks 10-100x slower here."""
-
-    def __post_init__(self) -> None:
-        if self.output_type not in OUTPUT_TYPES:
-            raise ValueError(
-                f"output_type must be one of {OUTPUT_TYPES}, got {self.output_type!r}")
-        if self.resize_method not in ("area", "nearest"):
-            raise ValueError(f"resize_method must be area or nearest, got {self.resize_method!r}")
-        if not self.rate_hz > 0:
-            raise ValueError(f"rate_hz must be positive, got {self.rate_hz}")
-        if not 0 < self.input_timeout <= self.land_timeout:
-            raise ValueError(
-                f"need 0 < input_timeout ({self.input_timeout}) <= land_timeout "
-                f"({self.land_timeout})")
-        if not self.max_dt > 0:
-            raise ValueError(f"max_dt must be positive, got {self.max_dt}")
-
-
-POLICY_NODE_RANGES = {
-    "rate_hz": (1.0, 1000.0),
-    "input_timeout": (0.001, 60.0),
-    "land_timeout": (0.001, 600.0),
-    "max_dt": (0.001, 1.0),
-    "ground_altitude": (0.0, 1.0),
-    "diagnostics_period": (0.05, 60.0),
-    "torch_threads": (1, 64),
-    "saliency_every": (1, 10_000),
-}
-POLICY_NODE_READ_ONLY = ("checkpoint", "task", "rate_hz", "image_topic", "compressed",
-                         "odom_topic", "leader_odom_topic", "use_leader", "cmd_topic",
-                         "output_type", "autostart", "torch_threads", "publish_saliency",
-                         "warmup_in_background")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.ros.launch_logic import LEADER_BARRIER, LEVELS
-from liquid_ros.ros.policy_source import shipped_checkpoint
+from liquid_ros.ros.launch_logic import LEVELS
+from liquid_ros.runtime.config import read_parameters, task_config_files
+from liquid_ros.runtime.policy_source import shipped_checkpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,13 +89,13 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
             command_level = "acceleration"
         sim = SimNode(context=context, cli_args=sim_args or None, parameter_overrides=[
             Parameter(k, value=v) for k, v in sim_params.items()])
-        pol_params: dict[str, Any] = {"task": task, "checkpoint": checkpoint,
-                                      "rate_hz": float(rate_hz), "use_sim_time": True,
-                                      "use_leader": task == "leader_follow",
-                                      "output_type": LEVELS[command_level][0],
-                                      "cmd_topic": LEVELS[command_level][1]}
-        if task == "leader_follow":
-            pol_params.update(LEADER_BARRIER)
+        # The task's configuration, as the launch files give it (config/<task>.yaml).
+        pol_params: dict[str, Any] = {}
+        for path in task_config_files(task):
+            pol_params.update(read_parameters(path))
+        pol_params.update({"task": task, "checkpoint": checkpoint, "rate_hz": float(rate_hz),
+                           "use_sim_time": True, "output_type": LEVELS[command_level][0],
+                           "cmd_topic": LEVELS[command_level][1]})
         pol = PolicyNode(context=context, parameter_overrides=[
             Parameter(k, value=v) for k, v in pol_params.items()])
         if not pol.autostart():
@@ -114,8 +115,8 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
         metrics["wall_timeout"] = not sim.bridge.done
         policy = {"source": pol.get_parameter("checkpoint").value or (
             str(shipped_checkpoint(task)) if shipped_checkpoint(task).is_file()
-            else "untrained"), **pol.loop.counters, **{f"rejected_{k}": v
-                                                        for k, v in pol.rejected.items()}}
+            else "untrained"), **pol.pilot.counters, **{f"rejected_{k}": v
+                                                         for k, v in pol.inputs.rejected.items()}}
         return {"metrics": metrics, "policy": policy, "trajectory": sim.bridge.trajectory}
     finally:
         for node in (pol, sim, *extra):

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.safety.config import LEADER_FOLLOW_BARRIER
+from liquid_ros.runtime.config import task_config_files
 
 PACKAGE = "liquid_ros"
-LEADER_BARRIER = {f"safety.{k}": v for k, v in LEADER_FOLLOW_BARRIER.items()}
-"""policy_node parameters of the leader barrier: the one evaluation uses."""
 KINDS = ("policy", "sim", "fly_to_target", "leader_follow")
 STACK_KINDS = ("px4_sim", "px4", "crazyflie", "mavros")
 """Launch files of the flight-stack adapters (arguments in ``STACK_LAUNCH_ARGUMENTS``)."""
@@ -180,10 +178,10 @@ def _policy_spec(v: dict[str, str], task: str, use_sim_time: bool, use_leader: b
     overrides = {"checkpoint": v["checkpoint"], "rate_hz": float(v["rate_hz"]), "task": task,
                  "use_sim_time": use_sim_time, "use_leader": use_leader,
                  "output_type": output_type, "cmd_topic": topic}
-    if use_leader:
-        overrides.update(LEADER_BARRIER)
-    return NodeSpec("policy_node", "policy_node", v["namespace"],
-                    [str(cfg / "policy.yaml"), overrides],
+    # policy.yaml, then the task's own file: the two liquid-ros eval and DAgger read
+    # (liquid_ros.runtime.config.load_settings); the launch arguments last.
+    files = [str(path) for path in task_config_files(task, cfg)]
+    return NodeSpec("policy_node", "policy_node", v["namespace"], [*files, overrides],
                     ["--ros-args", "--log-level", v["log_level"]])
 
 

@@ -9,7 +9,7 @@ from sensor_msgs.msg import Image
 
 from liquid_ros.models.saliency import saliency_maps
 from liquid_ros.ros import messages as m
-from liquid_ros.ros.control_loop import PolicyLoop
+from liquid_ros.runtime.pilot import Pilot
 
 
 class SaliencyPublisher:
@@ -25,18 +25,19 @@ class SaliencyPublisher:
     """
 
     def __init__(self, node: Any, every: int) -> None:
+        self.node = node
         self.pub = node.create_publisher(Image, "~/saliency", m.STATUS_QOS)
         self.every = max(1, int(every))
         self._seen = 0
 
-    def update(self, loop: PolicyLoop, stamp: Any) -> bool:
-        """Publish a map if the loop took its ``every``-th policy step since the last one."""
-        steps = loop.counters["policy_steps"]
-        if steps == self._seen or steps % self.every or loop.last_policy_input is None:
+    def update(self, pilot: Pilot, stamp: Any) -> bool:
+        """Publish a map if the pilot took its ``every``-th policy step since the last one."""
+        steps, step = pilot.counters["policy_steps"], pilot.last_step
+        if steps == self._seen or steps % self.every or step is None:
             return False
         self._seen = steps
-        image, state, dt, hx = loop.last_policy_input
-        sal = saliency_maps(loop.policy, image[None], state[None], float(dt), hx)[0]
+        sal = saliency_maps(pilot.policy, step.image[None], step.state[None], float(step.dt),
+                            step.hidden)[0]
         msg = Image()
         msg.header.stamp, msg.header.frame_id = stamp, "camera_link"
         msg.height, msg.width = sal.shape
@@ -44,3 +45,7 @@ class SaliencyPublisher:
         msg.data = np.clip(sal * 255.0, 0, 255).astype(np.uint8).tobytes()
         self.pub.publish(msg)
         return True
+
+    def destroy(self) -> None:
+        """Destroy the publisher."""
+        self.node.destroy_publisher(self.pub)

@@ -48,13 +48,16 @@ def warm_kernels(policy: Any, make_safety: Callable[[], Any], image_size: tuple[
     safety.filter_accel(pos, vel, np.array([0.0, 0.0, -4.0]))
     safety.filter_accel(pos, vel, np.array([1.0, 0.0, 0.0]), leader_pos=np.array([1.0, 0, 1.0]),
                         leader_vel=np.zeros(3), gains=np.array([1.0, 1.0]))
+    # The tick the node runs (one compiled kernel per stage; see safety.tick_kernels).
+    safety.filter_action(pos, vel, np.array([0.0, 0.0, -4.0, 1.0]), dt=0.02)
     safety.filter_wrench(np.array([0.3, 1e-3, -1e-3, 1e-4]))
+    safety.filter_wrench(np.array([0.6, 1e-2, 0.0, 0.0]))  # saturated: the QP path too
 
 
 class Startup:
     """Runs ``build()`` (import torch, load the policy, compile the kernels) off the main thread.
 
-    ``build`` returns whatever the caller needs (the node: a ready PolicyLoop); ``result`` holds
+    ``build`` returns whatever the caller needs (the node: a ready Pilot); ``result`` holds
     it once ``done`` is set, or ``error`` says why it failed.
 
     Args:
@@ -127,6 +130,25 @@ class HoldPilot:
         """The last commanded world acceleration (the setpoint at the acceleration level)."""
         """Descend (``land_accel``) instead of holding: start-up failed or emergency stop."""
 
+    def command(self, odom: Any | None, dt: float, level: Any, reason: str) -> Any:
+        """The hold as a pilot :class:`~liquid_ros.runtime.command.Command` at ``level``.
+
+        Mode ``warmup`` (``land`` when landing); the acceleration level sends the hold's
+        acceleration setpoint, the wrench level its rotor-feasible wrench. None without
+        odometry.
+        """
+        from liquid_ros.control.levels import CommandLevel
+        from liquid_ros.runtime.command import Command, Mode
+
+        wrench = self.tick(odom, dt)
+        if wrench is None:
+            return None
+        mode = Mode.LAND if self.landing else Mode.WARMUP
+        values = wrench if level == CommandLevel.WRENCH else np.append(self.accel, 0.0)
+        return Command(level, values, wrench if level == CommandLevel.WRENCH else None,
+                       self.accel.copy(), 0.0, np.zeros(4, np.float32), mode, reason, dt,
+                       None, {"mode": mode, "reason": reason})
+
     def tick(self, odom: Any | None, dt: float) -> np.ndarray | None:
         """Wrench (4,) holding the first position seen, or None without odometry.
 
@@ -158,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    from liquid_ros.ros.policy_source import load_or_init_policy
+    from liquid_ros.runtime.policy_source import load_or_init_policy
     from liquid_ros.safety.filter import SafetyFilter
 
     parser = argparse.ArgumentParser(prog="liquid-ros warmup", description=main.__doc__)
@@ -170,3 +192,62 @@ def main(argv: list[str] | None = None) -> int:
         warm_kernels(policy, SafetyFilter, (64, 64))
 
     return 1 if Startup(build, background=False, log=print).error else 0
+
+
+class PilotStartup(Startup):
+    """policy_node's start-up: load the pilot in the background, hold position meanwhile.
+
+    The background work imports torch, loads the checkpoint into a
+    :class:`~liquid_ros.runtime.pilot.Pilot` (:func:`~liquid_ros.runtime.policy_source.make_pilot`,
+    which refuses a configuration that does not fit the checkpoint) and runs
+    :func:`warm_kernels`; ``result`` is then the :class:`LoadedPilot`. Until then
+    :meth:`command` flies :attr:`hold` (a :class:`HoldPilot`), landing if start-up failed.
+
+    Args:
+        settings: The node's PilotSettings (read on the caller's thread).
+        background: Load in a thread (False blocks).
+        log: Logger function for the timing line.
+        params: Quadrotor model.
+    """
+
+    def __init__(self, settings: Any, background: bool, log: Callable[[str], None],
+                 params: QuadrotorParams | None = None) -> None:
+        from liquid_ros.control.quadrotor import CF2X
+
+        self.params = params or CF2X
+        self.settings = settings
+        controller = AccelerationController(self.params, settings.controller)
+        self.hold = HoldPilot(self.params, controller)
+        super().__init__(lambda: self._load(controller), background, log=log, delay=1.0)
+
+    def _load(self, controller: AccelerationController) -> Any:
+        import torch
+
+        from liquid_ros.runtime.policy_source import make_pilot
+        from liquid_ros.safety.filter import SafetyFilter
+
+        torch.set_num_threads(self.settings.node.torch_threads)
+        loaded = make_pilot(self.settings, params=self.params, controller=controller)
+        warm_kernels(loaded.policy, lambda: SafetyFilter(self.settings.safety, self.params),
+                     loaded.image_size)
+        return loaded
+
+    def command(self, odom: Any | None) -> Any:
+        """The hold (or, after a failed start-up, landing) command; None without odometry."""
+        failed = bool(self.error)
+        self.hold.landing |= failed
+        reason = f"start-up failed: {self.error}" if failed else "loading the policy"
+        return self.hold.command(odom, 1.0 / self.settings.node.rate_hz,
+                                 self.settings.command_level, reason)
+
+    def install(self, log: Any) -> Any:
+        """The loaded pilot, reset, with its source logged (``log``: a ROS logger)."""
+        loaded = self.result
+        if loaded.warning:
+            log.warning(loaded.warning)
+        rate = self.settings.node.rate_hz
+        log.info(f"flying {loaded.source} at {rate} Hz ({loaded.pilot.level.value} level)"
+                 + (f", policy every {loaded.period:.3f} s as trained" if loaded.period
+                    else ""))
+        loaded.pilot.reset()
+        return loaded

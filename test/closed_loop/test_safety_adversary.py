@@ -1,6 +1,6 @@
 """The adversarial pilot of ``benchmarks/bench_safety_adversary.py``, a few episodes in CI.
 
-The pilot flies through the policy node's own chain (PolicyLoop: stage 1 -> controller ->
+The pilot flies through the policy node's own chain (Pilot: stage 1 -> controller ->
 stage 2) in the full PyBullet simulation, pushing full scale at each constraint while flipping
 its yaw rate. Filtered, no constraint may be crossed deeper than 0.02 m, also with 40 ms of
 odometry latency, 20 % extra mass and a 0.05 N wind at once; unfiltered, the same pilot

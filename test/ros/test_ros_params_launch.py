@@ -32,6 +32,7 @@ from liquid_ros.ros.params import (
     supported_fields,
     validate_update,
 )
+from liquid_ros.runtime.config import load_settings
 from liquid_ros.safety.filter import SafetyConfig
 
 
@@ -106,6 +107,12 @@ def test_config_yaml_matches_dataclasses():
             assert set(value) <= set(fields), set(value) - set(fields)
         else:
             assert key in {f.name for f in supported_fields(PolicyNodeConfig)}, key
+    for task in ("fly_to_target", "leader_follow"):  # the per-task files: same rules
+        for key, value in _yaml_params(f"{task}.yaml").items():
+            if isinstance(value, dict):
+                assert set(value) <= {f.name for f in supported_fields(groups[key])}
+            else:
+                assert key in {f.name for f in supported_fields(PolicyNodeConfig)}, key
     sim = _yaml_params("sim.yaml")
     assert set(sim) <= {f.name for f in supported_fields(SimNodeConfig)}
     SimNodeConfig(**sim)  # values valid
@@ -118,15 +125,20 @@ def test_launch_logic():
     (pol,) = node_specs("policy", {"checkpoint": "/x.pt", "rate_hz": "100", "namespace": "d1"})
     kw = pol.launch_kwargs()
     assert kw["executable"] == "policy_node" and kw["namespace"] == "d1"
+    # policy.yaml, the task's own file (what eval reads too), then the launch arguments
     assert kw["parameters"][0].endswith("policy.yaml")
-    assert kw["parameters"][1]["rate_hz"] == 100.0 and not kw["parameters"][1]["use_sim_time"]
+    assert kw["parameters"][1].endswith("fly_to_target.yaml")
+    assert kw["parameters"][2]["rate_hz"] == 100.0 and not kw["parameters"][2]["use_sim_time"]
     sim, pol = node_specs("leader_follow", {"real_time_factor": "2"})
     assert sim.executable == "sim_node" and sim.parameters[1]["task"] == "leader_follow"
     assert sim.parameters[1]["real_time_factor"] == 2.0
-    over = pol.parameters[1]
-    assert over["use_sim_time"] and over["use_leader"] and over["safety.leader_distance"] > 0
+    files, over = pol.parameters[:2], pol.parameters[2]
+    assert over["use_sim_time"] and over["use_leader"]
+    settings = load_settings("leader_follow", files)
+    assert settings.safety.leader_distance == 0.5 and settings.node.use_leader
+    assert settings == load_settings("leader_follow")  # eval flies the same configuration
     _, pol = node_specs("fly_to_target")
-    assert pol.parameters[1]["use_sim_time"] and not pol.parameters[1]["use_leader"]
+    assert pol.parameters[2]["use_sim_time"] and not pol.parameters[2]["use_leader"]
     with pytest.raises(ValueError, match="unknown launch argument"):
         resolve("sim", {"rate": "3"})
     with pytest.raises(ValueError, match="kind"):

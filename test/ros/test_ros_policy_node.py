@@ -98,7 +98,7 @@ def test_rate_bounds_watchdog_and_recovery(harness, in_bounds):
     assert h.spin_until(lambda: f.status[-1][1]["mode"] == "land", 2.0)
     assert all(in_bounds(x) and x[0] > 0.5 * 0.027 * 9.81 for x in f.wrenches()[-10:])
     assert h.spin_until(lambda: f.status[-1][1]["mode"] == "policy", 2.0, f.publish)
-    assert node.loop.counters["fallback_ticks"] > 0
+    assert node.pilot.counters["fallback_ticks"] > 0
     values = {kv.key: kv.value for kv in diags[-1].status[0].values}
     assert {"mode", "rate_hz_wall", "image_age_s", "odom_age_s", "interventions",
             "rejected_image"} <= set(values)
@@ -121,7 +121,7 @@ def test_lifecycle_over_services(harness):
     assert h.call(change, ChangeState.Request(
         transition=Transition(id=Transition.TRANSITION_ACTIVATE))).success
     assert h.spin_until(lambda: len(f.cmds) > 5, 3.0, f.publish)
-    assert node.loop.policy._hx is not None
+    assert node.pilot.policy.hidden_state is not None
     assert h.call(change, ChangeState.Request(
         transition=Transition(id=Transition.TRANSITION_DEACTIVATE))).success
     h.spin(0.1)
@@ -131,12 +131,12 @@ def test_lifecycle_over_services(harness):
     assert len(f.cmds) == n  # inactive again: silent
     assert h.call(change, ChangeState.Request(
         transition=Transition(id=Transition.TRANSITION_ACTIVATE))).success
-    assert node.loop.policy._hx is None  # hidden state reset on activate
+    assert node.pilot.policy.hidden_state is None  # hidden state reset on activate
     assert h.call(change, ChangeState.Request(
         transition=Transition(id=Transition.TRANSITION_DEACTIVATE))).success
     assert h.call(change, ChangeState.Request(
         transition=Transition(id=Transition.TRANSITION_CLEANUP))).success
-    assert node.loop is None
+    assert node.pilot is None
     assert h.call(get, GetState.Request()).current_state.label == "unconfigured"
 
 
@@ -190,7 +190,7 @@ def test_compressed_input_and_twist_output(harness):
     assert h.spin_until(lambda: len(f.cmds) > 3, 2.0, f.publish)
     tw = f.cmds[-1][1].twist
     assert np.all(np.abs([tw.linear.x, tw.linear.y, tw.linear.z]) <= 4.0 + 1e-9)
-    np.testing.assert_array_equal(node.loop.image, f.rgb)
+    np.testing.assert_array_equal(node.pilot.image, f.rgb)
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "rgba8", "bgra8", "mono8", "16UC1",
@@ -215,8 +215,8 @@ def test_encodings_over_dds(harness, encoding):
         f.pub_img.publish(msg)
         f.pub_odom.publish(f.odom())
 
-    assert h.spin_until(lambda: node.loop.image is not None, 3.0, pub)
-    img = node.loop.image
+    assert h.spin_until(lambda: node.pilot.image is not None, 3.0, pub)
+    img = node.pilot.image
     assert img.shape == (64, 64, 3) and img.dtype == np.uint8
     if encoding in ("rgb8", "bgr8", "rgba8", "bgra8"):
         # nearest upsampling of 32x48 to 64x64 keeps the source pixels
@@ -225,7 +225,7 @@ def test_encodings_over_dds(harness, encoding):
     else:
         np.testing.assert_array_equal(img[:, :, 0], img[:, :, 2])  # grey
         assert img.max() > 200  # 16UC1 / 32FC1 are scaled to the full range
-    assert node.rejected["image"] == 0
+    assert node.inputs.rejected["image"] == 0
 
 
 def test_fuzz_malformed_inputs(harness, in_bounds):
@@ -265,8 +265,8 @@ def test_fuzz_malformed_inputs(harness, in_bounds):
     h.spin(0.2)
     w = f.wrenches()
     assert len(w) > 100 and all(in_bounds(x) for x in w)
-    assert sum(node.rejected.values()) > 200
-    assert node.loop is not None and node.timer is not None  # still active
+    assert sum(node.inputs.rejected.values()) > 200
+    assert node.pilot is not None and node.timer is not None  # still active
     modes = {s["mode"] for _, s in f.status}
     assert modes <= {"policy", "hover", "land"}
 
@@ -318,4 +318,4 @@ def test_violated_set_is_an_error_diagnostic(harness):
     values = {kv.key: kv.value for kv in diags[-1].status[0].values}
     assert "altitude_min" in values["violated"]
     assert float(values["barrier_altitude_min"]) < 0
-    assert node.loop is not None
+    assert node.pilot is not None

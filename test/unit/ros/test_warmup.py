@@ -9,8 +9,8 @@ import numpy as np
 from liquid_ros.control.controller import AccelerationController
 from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros.messages import OdomSample
-from liquid_ros.ros.policy_source import load_or_init_policy
 from liquid_ros.ros.warmup import HoldPilot, Startup, warm_kernels
+from liquid_ros.runtime.policy_source import load_or_init_policy
 from liquid_ros.safety.filter import SafetyFilter
 
 
