@@ -59,7 +59,8 @@ class ReferenceSafetyFilter(SafetyFilter):
         values = barrier_values(pos[None], vel[None], self.config,
                                 None if lp is None else lp[None],
                                 None if lv is None else lv[None])[0]
-        if not (np.isfinite(G0).all() and not np.isnan(h0).any()):
+        # +inf is an inactive row (no leader); NaN or -inf (an overflowing state) is an error.
+        if not (np.isfinite(G0).all() and not (np.isnan(h0) | (h0 == -np.inf)).any()):
             return self._fallback(vel, "non-finite barrier rows")
         dead = (G0 * G0).sum(axis=1) <= 1e-18
         dead_violated = bool((dead & (h0 < 0)).any())

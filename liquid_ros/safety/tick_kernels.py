@@ -147,9 +147,10 @@ def stage1(inp, bars, sc, out):  # pragma: no cover - compiled
     n_sph = bars.shape[0] - n_pl + (1 if sc[SC_LEAD_R] > 0.0 else 0)
     for r in range(n_pl, n_pl + n_sph):
         vals[r] += sc[SC_MARGIN]
+    # +inf is an inactive row (no leader); NaN or -inf (an overflowing state) is an error.
     for r in range(n_b):
-        if math.isnan(h[r]) or not (math.isfinite(G[r, 0]) and math.isfinite(G[r, 1])
-                                     and math.isfinite(G[r, 2])):
+        if math.isnan(h[r]) or h[r] == -np.inf or not (
+                math.isfinite(G[r, 0]) and math.isfinite(G[r, 1]) and math.isfinite(G[r, 2])):
             return ERR_ROWS
     a_far = np.empty(3)
     inside = True
