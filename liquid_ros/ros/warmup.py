@@ -52,6 +52,11 @@ def warm_kernels(policy: Any, make_safety: Callable[[], Any], image_size: tuple[
     safety.filter_action(pos, vel, np.array([0.0, 0.0, -4.0, 1.0]), dt=0.02)
     safety.filter_wrench(np.array([0.3, 1e-3, -1e-3, 1e-4]))
     safety.filter_wrench(np.array([0.6, 1e-2, 0.0, 0.0]))  # saturated: the QP path too
+    # The simulated flight controller's cascade (sim_node's env at a command level): compiled
+    # into numba's disk cache here too, so a sim started beside the node loads it.
+    from liquid_ros.sim import fc_kernels
+
+    fc_kernels.warm()
 
 
 class Startup:

@@ -41,14 +41,14 @@ import numpy as np
 from liquid_ros.control.levels import SETPOINT_SIZE, CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.control.rotation import wrap_angle
+from liquid_ros.sim import fc_kernels
 from liquid_ros.sim.flight_controller_loops import (
     AttitudeP,
     LoopGains,
     RatePID,
-    ThrustVector,
     VelocityLoop,
     _body_z,
-    allocate_values,
+    pack_constants,
 )
 from liquid_ros.sim.hover_thrust import HoverThrustEstimator
 
@@ -108,7 +108,7 @@ class _Setpoint:
 
 
 def _floats(x: np.ndarray | Sequence[float]) -> Sequence[float]:
-    if type(x) is tuple:  # QuadrotorSim.state_values: already floats
+    if type(x) is tuple and all(type(v) is float for v in x):  # QuadrotorSim.state_values
         return x
     return x.tolist() if isinstance(x, np.ndarray) else [float(v) for v in x]
 
@@ -136,10 +136,9 @@ class FlightController:
         self.config = config
         self.period = 1.0 / physics_hz
         self._mixer = params.mixer()
-        self._mixer_rows = self._mixer.tolist()
-        self._mixer_inv = np.linalg.inv(self._mixer).tolist()
+        self._mixer_inv = np.linalg.inv(self._mixer)
         self._max_rotor = params.max_rotor_thrust
-        self._thrust = ThrustVector(params, config.gains)
+        self._consts = pack_constants(params, config.gains)
         self._velocity = VelocityLoop(config.gains)
         self._attitude = AttitudeP(config.gains)
         self._rates = RatePID(params, config.gains)
@@ -289,39 +288,42 @@ class FlightController:
             self._yaw_sp = _yaw(quat)
         mode = self._mode
         if mode is FlightMode.OFFBOARD:
-            thrust, torque = self._offboard(sp, quat, omega, dt)
+            wrench = self._offboard(sp, quat, omega, dt)
         else:
             if mode is FlightMode.HOLD:
                 acc = self._velocity.accel(pos, vel, self._hold_pos, (0.0, 0.0, 0.0), dt)
             else:
                 pos_sp = (self._hold_pos[0], self._hold_pos[1], pos[2])
                 acc = self._velocity.accel(pos, vel, pos_sp, (0.0, 0.0, -cfg.land_speed), dt)
-            q_sp, thrust = self._thrust.attitude(acc[0], acc[1], acc[2], self._yaw_sp,
-                                                 self._hover.scale)
-            rate_sp = self._attitude.rates(quat, q_sp, 0.0)
-            torque = self._rates.torque(omega, rate_sp, dt)
+            thrust, *wrench = self._cascade(acc, self._yaw_sp, 0.0, quat, omega, dt)
             if mode is FlightMode.LAND and self._landed(t, vel, thrust):
                 self.disarm()
                 return 0.0, 0.0, 0.0, 0.0
-        wrench = allocate_values(thrust, torque, self._mixer_rows, self._mixer_inv,
-                                 self._max_rotor)
         self._thrust_z = wrench[0] * _body_z(quat)[2]  # what the estimator sees next
         if not math.isfinite(wrench[0] + wrench[1] + wrench[2] + wrench[3]):
             raise ValueError(f"non-finite state: pos {pos}, vel {vel}, quat {quat}, "
                              f"omega {omega}")
         return wrench
 
-    def _offboard(self, sp: _Setpoint, quat: list[float], omega: list[float],
-                  dt: float) -> tuple[float, list[float]]:
+    def _cascade(self, acc: Sequence[float], yaw_sp: float, yaw_rate_ff: float,
+                 quat: Sequence[float], omega: Sequence[float], dt: float
+                 ) -> tuple[float, float, float, float, float]:
+        """Thrust demand and wrench for a world acceleration: the compiled cascade."""
+        return fc_kernels.accel_to_wrench(
+            acc[0], acc[1], acc[2], yaw_sp, yaw_rate_ff, self._hover.scale, *quat, *omega, dt,
+            self._consts, self._rates.state, self._mixer, self._mixer_inv)
+
+    def _offboard(self, sp: _Setpoint, quat: Sequence[float], omega: Sequence[float],
+                  dt: float) -> tuple[float, float, float, float]:
         v, level = sp.values, sp.level
         if level is not self._level:  # new level: the heading setpoint restarts from here
             self._level = level
             self._yaw_sp = _yaw(quat)
         if level is CommandLevel.WRENCH:
-            return float(v[0]), v[1:]
-        if level is CommandLevel.RATES_THRUST:
-            return float(v[3]), self._rates.torque(omega, v[:3], dt)
-        if level is CommandLevel.ACCELERATION:
+            thrust, torque = float(v[0]), v[1:]
+        elif level is CommandLevel.RATES_THRUST:
+            thrust, torque = float(v[3]), self._rates.torque(omega, v[:3], dt)
+        elif level is CommandLevel.ACCELERATION:
             yaw = _yaw(quat)
             yaw_sp = wrap_angle(self._yaw_sp + v[3] * dt)
             lead = wrap_angle(yaw_sp - yaw)
@@ -329,12 +331,12 @@ class FlightController:
             if abs(lead) > limit:
                 yaw_sp = wrap_angle(yaw + math.copysign(limit, lead))
             self._yaw_sp = yaw_sp
-            q_sp, thrust = self._thrust.attitude(v[0], v[1], v[2], yaw_sp, self._hover.scale)
-            rate_sp = self._attitude.rates(quat, q_sp, v[3])
+            return self._cascade(v, yaw_sp, v[3], quat, omega, dt)[1:]
         else:
-            q_sp, thrust = v[:4], float(v[4])
-            rate_sp = self._attitude.rates(quat, q_sp, 0.0)
-        return thrust, self._rates.torque(omega, rate_sp, dt)
+            thrust = float(v[4])
+            torque = self._rates.torque(omega, self._attitude.rates(quat, v[:4], 0.0), dt)
+        return fc_kernels.allocate(thrust, *torque, self._mixer, self._mixer_inv,
+                                   self._max_rotor)
 
     def _landed(self, t: float, vel: list[float], thrust: float) -> bool:
         cfg = self.config

@@ -45,7 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liquid_ros.control.quadrotor import GRAVITY, QuadrotorParams
+from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
+from liquid_ros.sim import fc_kernels
 
 Vec = Sequence[float]
 """A short vector of floats (list, tuple or 1-D array)."""
@@ -135,32 +136,21 @@ class VelocityLoop:
         return [k * e + i for k, e, i in zip(g.vel_p, err, self.integral, strict=True)]
 
 
-def _qmul(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
-    """Hamilton product of two (x, y, z, w) quaternions given as tuples."""
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)
-
-
-def _quat_from_axes(b1: tuple[float, ...], b2: tuple[float, ...],
-                    b3: tuple[float, ...]) -> tuple[float, float, float, float]:
-    """Unit quaternion (x, y, z, w) of the rotation with columns b1, b2, b3 (Shepperd)."""
-    m00, m10, m20 = b1
-    m01, m11, m21 = b2
-    m02, m12, m22 = b3
-    tr = m00 + m11 + m22
-    if tr > 0.0:
-        s = 2.0 * math.sqrt(tr + 1.0)
-        return (m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s, 0.25 * s
-    if m00 >= m11 and m00 >= m22:
-        s = 2.0 * math.sqrt(1.0 + m00 - m11 - m22)
-        return 0.25 * s, (m01 + m10) / s, (m02 + m20) / s, (m21 - m12) / s
-    if m11 >= m22:
-        s = 2.0 * math.sqrt(1.0 + m11 - m00 - m22)
-        return (m01 + m10) / s, 0.25 * s, (m12 + m21) / s, (m02 - m20) / s
-    s = 2.0 * math.sqrt(1.0 + m22 - m00 - m11)
-    return (m02 + m20) / s, (m12 + m21) / s, 0.25 * s, (m10 - m01) / s
+def pack_constants(params: QuadrotorParams, gains: LoopGains) -> np.ndarray:
+    """The cascade's constants packed for :mod:`liquid_ros.sim.fc_kernels` (see its layout)."""
+    weight = min(max(gains.yaw_weight, 0.0), 1.0)
+    att = list(gains.att_p)
+    if weight > 1e-4:  # the weight shrinks the yaw error; undo it in the gain
+        att[2] /= weight
+    j = params.inertia
+    per_axis = [k * i for gain in (gains.rate_p, gains.rate_i, gains.rate_d)
+                for k, i in zip(gain, j, strict=True)]
+    c = np.array([params.mass, gains.min_thrust_ratio * params.max_thrust, params.max_thrust,
+                  math.tan(gains.max_tilt), weight, *att, *gains.max_rates, *per_axis,
+                  *(gains.rate_i_limit * params.max_torque).tolist(), *j,
+                  params.max_rotor_thrust], dtype=float)
+    assert c.shape == (fc_kernels.N_CONSTS,)
+    return c
 
 
 class ThrustVector:
@@ -172,10 +162,7 @@ class ThrustVector:
     """
 
     def __init__(self, params: QuadrotorParams, gains: LoopGains) -> None:
-        self.mass = params.mass
-        self.max_thrust = params.max_thrust
-        self.min_force = gains.min_thrust_ratio * params.max_thrust
-        self.tan_tilt = math.tan(gains.max_tilt)
+        self.constants = pack_constants(params, gains)
 
     def attitude(self, ax: float, ay: float, az: float, yaw: float, mass_scale: float = 1.0
                  ) -> tuple[tuple[float, float, float, float], float]:
@@ -183,26 +170,9 @@ class ThrustVector:
 
         See :func:`attitude_from_accel`.
         """
-        m = self.mass * mass_scale
-        fx, fy, fz = m * ax, m * ay, m * (az + GRAVITY)
-        if self.min_force > fz:
-            fz = self.min_force
-        horizontal = math.hypot(fx, fy)
-        max_horizontal = fz * self.tan_tilt
-        if horizontal > max_horizontal:
-            fx, fy = fx * max_horizontal / horizontal, fy * max_horizontal / horizontal
-        n = math.sqrt(math.fsum((fx * fx, fy * fy, fz * fz)))
-        x3, y3, z3 = fx / n, fy / n, fz / n  # body z
-        thrust = fz / z3
-        if thrust > self.max_thrust:
-            thrust = self.max_thrust
-        # body x: (-sin yaw, cos yaw, 0) x b3, normalised; body y: b3 x b1
-        s, c = -math.sin(yaw), math.cos(yaw)
-        x1, y1, z1 = c * z3 - 0.0 * y3, 0.0 * x3 - s * z3, s * y3 - c * x3
-        n = math.sqrt(math.fsum((x1 * x1, y1 * y1, z1 * z1)))
-        x1, y1, z1 = x1 / n, y1 / n, z1 / n
-        b2 = (y3 * z1 - z3 * y1, z3 * x1 - x3 * z1, x3 * y1 - y3 * x1)
-        return _quat_from_axes((x1, y1, z1), b2, (x3, y3, z3)), thrust
+        *q, thrust = fc_kernels.thrust_attitude(float(ax), float(ay), float(az), float(yaw),
+                                                float(mass_scale), self.constants)
+        return tuple(q), thrust  # type: ignore[return-value]
 
 
 def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
@@ -217,8 +187,7 @@ def attitude_from_accel(accel: Vec, yaw: float, params: QuadrotorParams,
         gains: Tilt limit and minimum thrust.
         mass_scale: Hover-thrust estimate over the nominal (see ``sim.hover_thrust``).
     """
-    return ThrustVector(params, gains).attitude(float(accel[0]), float(accel[1]),
-                                                float(accel[2]), yaw, mass_scale)
+    return ThrustVector(params, gains).attitude(accel[0], accel[1], accel[2], yaw, mass_scale)
 
 
 def _body_z(q: tuple[float, ...]) -> tuple[float, float, float]:
@@ -235,11 +204,9 @@ class AttitudeP:
     """
 
     def __init__(self, gains: LoopGains) -> None:
-        self.yaw_weight = min(max(gains.yaw_weight, 0.0), 1.0)
-        gain = list(gains.att_p)
-        if self.yaw_weight > 1e-4:  # the weight shrinks the yaw error; undo it in the gain
-            gain[2] /= self.yaw_weight
-        self.gain = tuple(gain)
+        self.constants = pack_constants(CF2X, gains)  # only the gains' entries are read
+        self.yaw_weight = float(self.constants[4])
+        self.gain = tuple(self.constants[5:8].tolist())
         self.max_rates = tuple(gains.max_rates)
 
     def rates(self, quat: Vec, quat_sp: Vec, yaw_rate_ff: float) -> list[float]:
@@ -250,36 +217,10 @@ class AttitudeP:
             quat_sp: Attitude setpoint (4,), unit.
             yaw_rate_ff: World yaw-rate feedforward (rad/s).
         """
-        x, y, z, w = q = tuple(quat)
-        q_sp = tuple(quat_sp)
-        # Reduced setpoint: the shortest tilt taking the body z axis to the desired one.
-        ex, ey, ez = _body_z(q)
-        dx, dy, dz = _body_z(q_sp)
-        cw = 1.0 + ex * dx + ey * dy + ez * dz
-        if cw < 1e-5:  # upside down: no unique shortest tilt, use the full setpoint
-            q_red = q_sp
-        else:
-            cx, cy, cz = ey * dz - ez * dy, ez * dx - ex * dz, ex * dy - ey * dx
-            n = math.sqrt(math.fsum((cx * cx, cy * cy, cz * cz, cw * cw)))
-            q_red = _qmul((cx / n, cy / n, cz / n, cw / n), q)
-        rx, ry, rz, rw = q_red
-        mx, my, mz, mw = _qmul((-rx, -ry, -rz, rw), q_sp)
-        if mw < 0.0:  # canonical: w >= 0
-            mz, mw = -mz, -mw
-        cz, sz = min(max(mw, -1.0), 1.0), min(max(mz, -1.0), 1.0)
-        yaw_part = (0.0, 0.0, math.sin(self.yaw_weight * math.asin(sz)),
-                    math.cos(self.yaw_weight * math.acos(cz)))
-        ux, uy, uz, uw = _qmul((-x, -y, -z, w), _qmul(q_red, yaw_part))
-        if uw < 0.0:
-            ux, uy, uz = -ux, -uy, -uz
-        # Feedforward: the world yaw rate expressed in the body frame (R^T e3 = e_z's row).
-        (kx, ky, kz), (lx, ly, lz) = self.gain, self.max_rates
-        px = 2.0 * ux * kx + 2.0 * (x * z - w * y) * yaw_rate_ff
-        py = 2.0 * uy * ky + 2.0 * (y * z + w * x) * yaw_rate_ff
-        pz = 2.0 * uz * kz + (1.0 - 2.0 * (x * x + y * y)) * yaw_rate_ff
-        return [-lx if px < -lx else (lx if px > lx else px),
-                -ly if py < -ly else (ly if py > ly else py),
-                -lz if pz < -lz else (lz if pz > lz else pz)]
+        x, y, z, w = (float(v) for v in quat)
+        sx, sy, sz, sw = (float(v) for v in quat_sp)
+        return list(fc_kernels.attitude_rates(x, y, z, w, sx, sy, sz, sw, float(yaw_rate_ff),
+                                              self.constants))
 
 
 class RatePID:
@@ -291,19 +232,19 @@ class RatePID:
     """
 
     def __init__(self, params: QuadrotorParams, gains: LoopGains) -> None:
-        j = params.inertia
-        self.inertia = tuple(j)
-        self._kp = [k * i for k, i in zip(gains.rate_p, j, strict=True)]
-        self._ki = [k * i for k, i in zip(gains.rate_i, j, strict=True)]
-        self._kd = [k * i for k, i in zip(gains.rate_d, j, strict=True)]
-        self._i_limit = (gains.rate_i_limit * params.max_torque).tolist()
-        self.integral = [0.0, 0.0, 0.0]
-        self._prev_omega: Vec | None = None
+        self.inertia = tuple(params.inertia)
+        self.constants = pack_constants(params, gains)
+        self.state = np.zeros(7)
+        """Integrator (3) N m, previous body rate (3) rad/s, and 1.0 once that is set."""
+
+    @property
+    def integral(self) -> list[float]:
+        """Integrator torque (3,) N m."""
+        return self.state[:3].tolist()
 
     def reset(self) -> None:
         """Zero the integrator and forget the previous rate."""
-        self.integral = [0.0, 0.0, 0.0]
-        self._prev_omega = None
+        self.state[:] = 0.0
 
     def torque(self, omega: Vec, rate_sp: Vec, dt: float) -> list[float]:
         """Torque (3,) N m for body rate ``omega`` (3,) and setpoint ``rate_sp`` (3,) rad/s.
@@ -313,60 +254,19 @@ class RatePID:
             rate_sp: Rate setpoint (3,) rad/s FLU.
             dt: Time step (s); 0 freezes the integrator and the D term.
         """
-        wx, wy, wz = omega
-        sx, sy, sz = rate_sp
-        ex, ey, ez = sx - wx, sy - wy, sz - wz
-        (px, py, pz), (ix, iy, iz) = self._kp, self.integral
-        if dt > 0.0:
-            (kx, ky, kz), (lx, ly, lz) = self._ki, self._i_limit
-            ix, iy, iz = ix + kx * ex * dt, iy + ky * ey * dt, iz + kz * ez * dt
-            ix = -lx if ix < -lx else (lx if ix > lx else ix)
-            iy = -ly if iy < -ly else (ly if iy > ly else iy)
-            iz = -lz if iz < -lz else (lz if iz > lz else iz)
-            self.integral = [ix, iy, iz]
-        jx, jy, jz = self.inertia
-        # P + I + the gyroscopic term w x J w
-        tau = [px * ex + ix + (jz - jy) * wy * wz, py * ey + iy + (jx - jz) * wz * wx,
-               pz * ez + iz + (jy - jx) * wx * wy]
-        prev = self._prev_omega
-        if prev is not None and dt > 0.0:
-            dx, dy, dz = self._kd
-            tau = [tau[0] - dx * (wx - prev[0]) / dt, tau[1] - dy * (wy - prev[1]) / dt,
-                   tau[2] - dz * (wz - prev[2]) / dt]
-        self._prev_omega = omega
-        return tau
+        wx, wy, wz = (float(v) for v in omega)
+        sx, sy, sz = (float(v) for v in rate_sp)
+        return list(fc_kernels.rate_torque(wx, wy, wz, sx, sy, sz, float(dt), self.constants,
+                                           self.state))
 
 
-def allocate_values(thrust: float, torque: Vec, mixer: Sequence[Vec],
-                    mixer_inv: Sequence[Vec], max_rotor: float
+def allocate_values(thrust: float, torque: Vec, mixer: np.ndarray | Sequence[Vec],
+                    mixer_inv: np.ndarray | Sequence[Vec], max_rotor: float
                     ) -> tuple[float, float, float, float]:
-    """:func:`allocate` with the matrices' rows as sequences; the wrench as a tuple."""
-    tx, ty, tz = torque
-    (a0, b0, c0, d0), (a1, b1, c1, d1), (a2, b2, c2, d2), (a3, b3, c3, d3) = mixer_inv
-    u0, u1, u2, u3 = b0 * tx + c0 * ty, b1 * tx + c1 * ty, b2 * tx + c2 * ty, b3 * tx + c3 * ty
-    lo, hi = min(u0, u1, u2, u3), max(u0, u1, u2, u3)
-    spread = hi - lo
-    if spread > max_rotor:
-        u0, u1, u2, u3 = (u0 * max_rotor / spread, u1 * max_rotor / spread,
-                          u2 * max_rotor / spread, u3 * max_rotor / spread)
-        lo, hi = min(u0, u1, u2, u3), max(u0, u1, u2, u3)
-    base = min(max(thrust * a0, -lo), max_rotor - hi)  # shifted to fit
-    rotors = (base + u0, base + u1, base + u2, base + u3)
-    k = 1.0  # the share of the yaw demand that fits
-    for f, d in zip(rotors, (d0, d1, d2, d3), strict=True):
-        y = d * tz
-        if y > 0.0 and f + y > max_rotor:
-            k = min(k, (max_rotor - f) / y)
-        elif y < 0.0 and f + y < 0.0:
-            k = min(k, -f / y)
-    k = max(k, 0.0)
-    f0 = min(max(rotors[0] + k * d0 * tz, 0.0), max_rotor)
-    f1 = min(max(rotors[1] + k * d1 * tz, 0.0), max_rotor)
-    f2 = min(max(rotors[2] + k * d2 * tz, 0.0), max_rotor)
-    f3 = min(max(rotors[3] + k * d3 * tz, 0.0), max_rotor)
-    (m00, m01, m02, m03), (m10, m11, m12, m13), (m20, m21, m22, m23), (m30, m31, m32, m33) = mixer
-    return (m00 * f0 + m01 * f1 + m02 * f2 + m03 * f3, m10 * f0 + m11 * f1 + m12 * f2 + m13 * f3,
-            m20 * f0 + m21 * f1 + m22 * f2 + m23 * f3, m30 * f0 + m31 * f1 + m32 * f2 + m33 * f3)
+    """:func:`allocate` with the wrench as a tuple of floats."""
+    tx, ty, tz = (float(v) for v in torque)
+    return fc_kernels.allocate(float(thrust), tx, ty, tz, np.asarray(mixer, float),
+                               np.asarray(mixer_inv, float), float(max_rotor))
 
 
 def allocate(thrust: float, torque: Vec, mixer: np.ndarray,
@@ -382,6 +282,4 @@ def allocate(thrust: float, torque: Vec, mixer: np.ndarray,
         mixer_inv: Its inverse (an array or its rows as lists).
         max_rotor: Largest thrust of one rotor (N).
     """
-    inv = mixer_inv.tolist() if isinstance(mixer_inv, np.ndarray) else mixer_inv
-    return np.array(allocate_values(thrust, torque, np.asarray(mixer).tolist(), inv,
-                                    max_rotor))
+    return np.array(allocate_values(thrust, torque, mixer, mixer_inv, max_rotor))
