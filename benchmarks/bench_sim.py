@@ -14,6 +14,9 @@ is queried at that rate with its action held in between, as ``ExpertEpisode`` re
 cost is included; a policy's inference is not). ``--action-repeat 5 1`` (the default) also
 measures a pilot acting at every tick with the camera at 50 Hz, for honesty.
 
+Speeds are steady-state: a few untimed steps first load the flight controller's compiled
+kernels (about 1 s once per process, from numba's disk cache; the first run ever compiles).
+
 Goal: at least 20x real time with the ``default`` preset, on both paths, camera at the policy
 rate. The figure that counts is per CPU second of this process: wall time on a shared machine
 measures the other users too (the load average is printed with it). Last line: the slowest
@@ -51,6 +54,9 @@ def measure(name: str, preset: str, sim_seconds: float, command_level: str | Non
     env = lsim.make(name, camera=True, image_width=64, image_height=64, control_hz=CONTROL_HZ,
                     camera_hz=CONTROL_HZ / action_repeat, domain_randomization=preset,
                     command_level=command_level)
+    env.reset(seed=10**6)  # untimed warm-up: numba loads the flight controller's kernels
+    for _ in range(5):
+        env.step(env.unwrapped.expert_action())
     simulated, seed = 0.0, 0
     wall0, cpu0 = time.perf_counter(), time.process_time()
     while simulated < sim_seconds:

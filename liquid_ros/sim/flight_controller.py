@@ -41,13 +41,13 @@ import numpy as np
 from liquid_ros.control.levels import SETPOINT_SIZE, CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.control.rotation import wrap_angle
-from liquid_ros.sim import fc_kernels
 from liquid_ros.sim.flight_controller_loops import (
     AttitudeP,
     LoopGains,
     RatePID,
     VelocityLoop,
     _body_z,
+    kernels,
     pack_constants,
 )
 from liquid_ros.sim.hover_thrust import HoverThrustEstimator
@@ -139,6 +139,7 @@ class FlightController:
         self._mixer_inv = np.linalg.inv(self._mixer)
         self._max_rotor = params.max_rotor_thrust
         self._consts = pack_constants(params, config.gains)
+        self._k = kernels()
         self._velocity = VelocityLoop(config.gains)
         self._attitude = AttitudeP(config.gains)
         self._rates = RatePID(params, config.gains)
@@ -309,7 +310,7 @@ class FlightController:
                  quat: Sequence[float], omega: Sequence[float], dt: float
                  ) -> tuple[float, float, float, float, float]:
         """Thrust demand and wrench for a world acceleration: the compiled cascade."""
-        return fc_kernels.accel_to_wrench(
+        return self._k.accel_to_wrench(
             acc[0], acc[1], acc[2], yaw_sp, yaw_rate_ff, self._hover.scale, *quat, *omega, dt,
             self._consts, self._rates.state, self._mixer, self._mixer_inv)
 
@@ -335,7 +336,7 @@ class FlightController:
         else:
             thrust = float(v[4])
             torque = self._rates.torque(omega, self._attitude.rates(quat, v[:4], 0.0), dt)
-        return fc_kernels.allocate(thrust, *torque, self._mixer, self._mixer_inv,
+        return self._k.allocate(thrust, *torque, self._mixer, self._mixer_inv,
                                    self._max_rotor)
 
     def _landed(self, t: float, vel: list[float], thrust: float) -> bool:

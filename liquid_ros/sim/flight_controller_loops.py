@@ -39,14 +39,15 @@ bounds the gains here.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
-from liquid_ros.sim import fc_kernels
 
 Vec = Sequence[float]
 """A short vector of floats (list, tuple or 1-D array)."""
@@ -136,6 +137,14 @@ class VelocityLoop:
         return [k * e + i for k, e, i in zip(g.vel_p, err, self.integral, strict=True)]
 
 
+def kernels() -> ModuleType:
+    """The compiled cascade, :mod:`liquid_ros.sim.fc_kernels`, imported on first use.
+
+    Numba takes about 1 s to load, which an env without a flight controller need not pay.
+    """
+    return importlib.import_module("liquid_ros.sim.fc_kernels")
+
+
 def pack_constants(params: QuadrotorParams, gains: LoopGains) -> np.ndarray:
     """The cascade's constants packed for :mod:`liquid_ros.sim.fc_kernels` (see its layout)."""
     weight = min(max(gains.yaw_weight, 0.0), 1.0)
@@ -149,7 +158,7 @@ def pack_constants(params: QuadrotorParams, gains: LoopGains) -> np.ndarray:
                   math.tan(gains.max_tilt), weight, *att, *gains.max_rates, *per_axis,
                   *(gains.rate_i_limit * params.max_torque).tolist(), *j,
                   params.max_rotor_thrust], dtype=float)
-    assert c.shape == (fc_kernels.N_CONSTS,)
+    assert c.shape == (kernels().N_CONSTS,)
     return c
 
 
@@ -170,7 +179,7 @@ class ThrustVector:
 
         See :func:`attitude_from_accel`.
         """
-        *q, thrust = fc_kernels.thrust_attitude(float(ax), float(ay), float(az), float(yaw),
+        *q, thrust = kernels().thrust_attitude(float(ax), float(ay), float(az), float(yaw),
                                                 float(mass_scale), self.constants)
         return tuple(q), thrust  # type: ignore[return-value]
 
@@ -219,7 +228,7 @@ class AttitudeP:
         """
         x, y, z, w = (float(v) for v in quat)
         sx, sy, sz, sw = (float(v) for v in quat_sp)
-        return list(fc_kernels.attitude_rates(x, y, z, w, sx, sy, sz, sw, float(yaw_rate_ff),
+        return list(kernels().attitude_rates(x, y, z, w, sx, sy, sz, sw, float(yaw_rate_ff),
                                               self.constants))
 
 
@@ -256,7 +265,7 @@ class RatePID:
         """
         wx, wy, wz = (float(v) for v in omega)
         sx, sy, sz = (float(v) for v in rate_sp)
-        return list(fc_kernels.rate_torque(wx, wy, wz, sx, sy, sz, float(dt), self.constants,
+        return list(kernels().rate_torque(wx, wy, wz, sx, sy, sz, float(dt), self.constants,
                                            self.state))
 
 
@@ -265,7 +274,7 @@ def allocate_values(thrust: float, torque: Vec, mixer: np.ndarray | Sequence[Vec
                     ) -> tuple[float, float, float, float]:
     """:func:`allocate` with the wrench as a tuple of floats."""
     tx, ty, tz = (float(v) for v in torque)
-    return fc_kernels.allocate(float(thrust), tx, ty, tz, np.asarray(mixer, float),
+    return kernels().allocate(float(thrust), tx, ty, tz, np.asarray(mixer, float),
                                np.asarray(mixer_inv, float), float(max_rotor))
 
 
