@@ -178,11 +178,7 @@ class QuadrotorSim:
         return self._array("omega", self._w)
 
     def state_values(self) -> tuple[tuple[float, ...], ...]:
-        """(position, velocity, quaternion, body rate) as tuples of floats (no copies).
-
-        The same values as :attr:`pos`, :attr:`vel`, :attr:`quat` and :attr:`omega`, for code
-        that runs every physics substep (the onboard flight controller).
-        """
+        """:attr:`pos`, :attr:`vel`, :attr:`quat`, :attr:`omega` as tuples of floats (no copy)."""
         return self._p, self._v, self._q, self._w
 
     def state(self) -> dict[str, np.ndarray]:
@@ -214,19 +210,20 @@ class QuadrotorSim:
         return np.array(self._wrench)
 
     def set_wrench_values(self, thrust: float, tx: float, ty: float, tz: float) -> None:
-        """:meth:`set_wrench` for four floats, returning nothing (the per-substep path).
-
-        Raises:
-            ValueError: If a value is not finite.
-        """
-        if not math.isfinite(thrust + tx + ty + tz):
+        """:meth:`set_wrench` for four floats (the per-substep path); ValueError if not finite."""
+        if not (math.isfinite(thrust) and math.isfinite(tx) and math.isfinite(ty)
+                and math.isfinite(tz)):
             raise ValueError(f"wrench must be 4 finite numbers, got {(thrust, tx, ty, tz)!r}")
-        # QuadrotorParams.feasible_thrusts and rpm_from_thrusts, on floats.
-        hi, kf, max_rpm, m = self._max_rotor, self.params.kf, self._max_rpm, self._mix
-        f = [min(max(thrust * a + tx * b + ty * c + tz * d, 0.0), hi)
-             for a, b, c, d in self._mix_inv]
-        self._rpm_cmd = tuple([min(math.sqrt(x / kf), max_rpm) for x in f])
-        self._wrench = tuple([a * f[0] + b * f[1] + c * f[2] + d * f[3] for a, b, c, d in m])
+        # QuadrotorParams.feasible_thrusts and rpm_from_thrusts, on floats, written out.
+        hi, kf, max_rpm = self._max_rotor, self.params.kf, self._max_rpm
+        (a0, b0, c0, d0), (a1, b1, c1, d1), (a2, b2, c2, d2), (a3, b3, c3, d3) = self._mix_inv
+        f0 = min(max(thrust * a0 + tx * b0 + ty * c0 + tz * d0, 0.0), hi)
+        f1 = min(max(thrust * a1 + tx * b1 + ty * c1 + tz * d1, 0.0), hi)
+        f2 = min(max(thrust * a2 + tx * b2 + ty * c2 + tz * d2, 0.0), hi)
+        f3 = min(max(thrust * a3 + tx * b3 + ty * c3 + tz * d3, 0.0), hi)
+        self._rpm_cmd = (min(math.sqrt(f0 / kf), max_rpm), min(math.sqrt(f1 / kf), max_rpm),
+                         min(math.sqrt(f2 / kf), max_rpm), min(math.sqrt(f3 / kf), max_rpm))
+        self._wrench = tuple([a * f0 + b * f1 + c * f2 + d * f3 for a, b, c, d in self._mix])
         self._arrays.pop("wrench", None)
 
     @property

@@ -118,6 +118,7 @@ class OdometryNoise:
         self.rng = rng
         self.bias = np.zeros(12)
         self._t: float | None = None
+        self._walking = bool((self.walk > 0.0).any())
 
     @property
     def active(self) -> bool:
@@ -129,7 +130,7 @@ class OdometryNoise:
 
         Draws 12 (white) + 12 (bias step, after the first sample) standard normals.
         """
-        if self._t is not None and (self.walk > 0.0).any():
+        if self._t is not None and self._walking:
             dt = max(t - self._t, 0.0)
             self.bias = self.bias + self.walk * math.sqrt(dt) * self.rng.standard_normal(12)
         self._t = t
