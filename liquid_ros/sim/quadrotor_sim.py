@@ -143,9 +143,10 @@ class QuadrotorSim:
 
     def _read_state(self) -> None:
         c = self.client
-        self._p, self._q = p.getBasePositionAndOrientation(self.drone, physicsClientId=c)
-        self._v, (ax, ay, az) = p.getBaseVelocity(self.drone, physicsClientId=c)
-        r = self._r = p.getMatrixFromQuaternion(self._q, physicsClientId=c)  # row-major
+        # Positional client ids: pybullet parses them faster than keywords (every substep).
+        self._p, self._q = p.getBasePositionAndOrientation(self.drone, c)
+        self._v, (ax, ay, az) = p.getBaseVelocity(self.drone, c)
+        r = self._r = p.getMatrixFromQuaternion(self._q, c)  # row-major
         self._w = (r[0] * ax + r[3] * ay + r[6] * az, r[1] * ax + r[4] * ay + r[7] * az,
                    r[2] * ax + r[5] * ay + r[8] * az)  # R^T w_world
         self._arrays: dict[str, np.ndarray] = {}
@@ -340,9 +341,9 @@ class QuadrotorSim:
                      r[6] * bx + r[7] * by + r[8] * bz + ez)
             torque = (r[0] * t1 + r[1] * t2 + r[2] * t3, r[3] * t1 + r[4] * t2 + r[5] * t3,
                       r[6] * t1 + r[7] * t2 + r[8] * t3)
-            p.applyExternalForce(drone, -1, force, self._p, frame, physicsClientId=c)
-            p.applyExternalTorque(drone, -1, torque, frame, physicsClientId=c)
-            p.stepSimulation(physicsClientId=c)
+            p.applyExternalForce(drone, -1, force, self._p, frame, c)
+            p.applyExternalTorque(drone, -1, torque, frame, c)
+            p.stepSimulation(c)
             self._read_state()
         self._rpm = (r0, r1, r2, r3)
         self.steps += n
