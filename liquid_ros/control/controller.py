@@ -134,6 +134,9 @@ class AccelerationController:
         # (velocity, model accel, specific thrust vector T b3 / m) of the last command
         self._last: tuple[tuple[float, ...], ...] | None = None
         self._drag_comp = (0.0, 0.0, 0.0)  # drag force (N, world) the last command compensated
+        self.target: tuple | None = None
+        """After :meth:`compute`: (thrust N, desired attitude columns b1 b2 b3 (9,), attitude
+        error e_R (3,), desired body rate (3,) rad/s), for attitude and rate setpoints."""
 
     def reset(self, yaw: float = 0.0) -> None:
         """Restart the desired heading at ``yaw`` (rad) and forget the disturbance estimate."""
@@ -306,6 +309,11 @@ class AccelerationController:
         self._drag_comp = drag_comp
         if cfg.disturbance_observer:
             self._note(v, (r02, r12, r22), thrust)
+        # What an attitude or rate setpoint carries (the pilot's attitude_thrust and
+        # rates_thrust levels): thrust, desired attitude columns b1, b2, b3, the attitude error
+        # e_R and the desired rate expressed in the body frame (R^T Rd w_des).
+        self.target = (thrust, (x1, y1, z1, x2, y2, z2, x3, y3, z3), e_r,
+                       (wx - e_w[0], wy - e_w[1], wz - e_w[2]))
         return np.array([thrust, tau[0], tau[1], tau[2]])
 
 

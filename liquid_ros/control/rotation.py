@@ -64,3 +64,35 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product of two 3-vectors (several times faster than ``np.cross`` for one pair)."""
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
                      a[0] * b[1] - a[1] * b[0]])
+
+
+def quat_from_matrix(rot: np.ndarray) -> np.ndarray:
+    """Unit quaternion (x, y, z, w), w >= 0, of a rotation matrix (3, 3).
+
+    Shepperd's method (Shepperd, "Quaternion from rotation matrix", J. Guidance and Control,
+    1978): the largest of the four squared components is taken from the diagonal, the others
+    from the off-diagonal sums, which keeps it accurate near every rotation.
+    """
+    m = np.asarray(rot, dtype=float)
+    tr = m[0, 0] + m[1, 1] + m[2, 2]
+    cands = (tr, m[0, 0], m[1, 1], m[2, 2])
+    k = int(np.argmax(cands))
+    if k == 0:
+        w = 0.5 * np.sqrt(max(1.0 + tr, 0.0))
+        x, y, z = ((m[2, 1] - m[1, 2]) / (4 * w), (m[0, 2] - m[2, 0]) / (4 * w),
+                   (m[1, 0] - m[0, 1]) / (4 * w))
+    elif k == 1:
+        x = 0.5 * np.sqrt(max(1.0 + m[0, 0] - m[1, 1] - m[2, 2], 0.0))
+        w, y, z = ((m[2, 1] - m[1, 2]) / (4 * x), (m[0, 1] + m[1, 0]) / (4 * x),
+                   (m[0, 2] + m[2, 0]) / (4 * x))
+    elif k == 2:
+        y = 0.5 * np.sqrt(max(1.0 - m[0, 0] + m[1, 1] - m[2, 2], 0.0))
+        w, x, z = ((m[0, 2] - m[2, 0]) / (4 * y), (m[0, 1] + m[1, 0]) / (4 * y),
+                   (m[1, 2] + m[2, 1]) / (4 * y))
+    else:
+        z = 0.5 * np.sqrt(max(1.0 - m[0, 0] - m[1, 1] + m[2, 2], 0.0))
+        w, x, y = ((m[1, 0] - m[0, 1]) / (4 * z), (m[0, 2] + m[2, 0]) / (4 * z),
+                   (m[1, 2] + m[2, 1]) / (4 * z))
+    q = np.array([x, y, z, w])
+    q /= np.linalg.norm(q)
+    return -q if q[3] < 0 else q

@@ -13,6 +13,7 @@ the same run yields DAgger labels.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,22 +67,23 @@ def pilot_settings(task: str, env_kwargs: dict[str, Any] | None = None,
     """(PilotSettings, env kwargs) for flying ``task`` in simulation as the node flies it.
 
     The settings are the task's configuration (or ``settings``), at the env's control rate;
-    an env ``command_level`` of ``acceleration`` or ``wrench`` (``--env-arg``, or a
-    checkpoint trained at it) chooses the pilot's level, else the configuration's
-    ``output_type`` does and the env is set to match.
+    an env ``command_level`` (``--env-arg``, or a checkpoint trained at it) chooses the
+    pilot's level, else the configuration's ``output_type`` does, and the env is set to
+    match (its simulated flight controller takes every setpoint level; wrenches bypass it).
     """
-    from liquid_ros.control.levels import CommandLevel
+    from liquid_ros.control.levels import COMMAND_LEVELS, CommandLevel
+    from liquid_ros.runtime.config import LEVEL_OUTPUTS
 
     settings = settings or _task_settings(task_name(task))
     kwargs = dict(env_kwargs or {})
     level = kwargs.get("command_level")
-    if level in ("acceleration", "wrench"):
-        settings = settings.replace(output_type="accel" if level == "acceleration" else "wrench")
+    if level in COMMAND_LEVELS:
+        settings = settings.replace(output_type=LEVEL_OUTPUTS[CommandLevel(level)])
     elif level is not None:
-        raise ValueError(f"the pilot flies the env at command_level acceleration or wrench, "
-                         f"got {level!r}")
-    accel = settings.command_level == CommandLevel.ACCELERATION
-    kwargs["command_level"] = "acceleration" if accel else None
+        raise ValueError(f"command_level must be one of {COMMAND_LEVELS}, got {level!r}")
+    level = settings.command_level
+    # The env's flight controller takes the setpoint levels; wrenches go to it directly.
+    kwargs["command_level"] = None if level == CommandLevel.WRENCH else level.value
     settings = settings.replace(rate_hz=float(kwargs.get("control_hz", 50.0)))
     return settings, kwargs
 
@@ -178,6 +180,33 @@ def observe(pilot: Any, obs: dict[str, Any], info: dict[str, Any], image: Any = 
     return pilot.tick(now)
 
 
+def _period_draw(pilot: Any, period: float | None, jitter: float, tick: float,
+                 seed: int) -> Any:
+    """Set the pilot's policy period (``period``; None keeps it).
+
+    With ``jitter`` > 0 the first period is drawn now and a seeded draw of the next one is
+    returned (whole control ticks of ``tick`` s); otherwise None.
+    """
+    if period is not None:
+        if not math.isfinite(period) or period <= 0.0:
+            raise ValueError(f"policy_period must be > 0 s, got {period!r}")
+        pilot.policy_period = float(period)
+    if not 0.0 <= jitter < 1.0:
+        raise ValueError(f"period_jitter must be in [0, 1), got {jitter!r}")
+    if jitter == 0.0:
+        return None
+    ticks = pilot.policy_period / tick
+    lo = max(1, math.ceil(ticks * (1.0 - jitter) - 1e-9))
+    hi = max(lo, math.floor(ticks * (1.0 + jitter) + 1e-9))
+    rng = np.random.default_rng([int(seed), 3])
+
+    def draw() -> float:
+        return int(rng.integers(lo, hi + 1)) * tick
+
+    pilot.policy_period = draw()
+    return draw
+
+
 @dataclass(frozen=True)
 class PolicyEpisode:
     """Fly a checkpoint for one seeded episode through the Pilot; picklable for workers."""
@@ -201,6 +230,12 @@ class PolicyEpisode:
     """Keep the recurrent state after each step."""
     settings: Any = None
     """PilotSettings; None: the task's ``config/<task>.yaml``."""
+    policy_period: float | None = None
+    """Seconds between policy steps instead of the checkpoint's trained period (timing
+    shifts, ``liquid-ros compare``); None keeps the trained period."""
+    period_jitter: float = 0.0
+    """Irregular policy timing: each step's period is a whole number of control ticks drawn
+    uniformly (seeded) within ``policy period * [1 - j, 1 + j]``; 0 keeps it regular."""
 
     def __call__(self, seed: int) -> PolicyResult:
         """Run the episode with this seed."""
@@ -218,6 +253,8 @@ class PolicyEpisode:
             else 0.2
         rng = np.random.default_rng([int(seed), 2])
         try:
+            next_period = _period_draw(pilot, self.policy_period, self.period_jitter,
+                                       1.0 / float(kwargs.get("control_hz", 50.0)), seed)
             obs, info = env.reset(seed=int(seed))
             pilot.reset()
             rec, hidden, times, pos_log, goal_log = Recorder(), [], [], [], []
@@ -229,6 +266,8 @@ class PolicyEpisode:
                 now = float(info["time"])
                 cmd = observe(pilot, obs, info, self.perturbation.apply(obs["image"], rng))
                 if cmd.step is not None:
+                    if next_period is not None:
+                        pilot.policy_period = next_period()
                     if self.record:
                         rec.add(images=obs["image"], states=cmd.step.state,
                                 actions=base.expert_action(), actions_executed=cmd.step.action,

@@ -19,10 +19,14 @@ from liquid_ros.control.controller import ControllerConfig
 from liquid_ros.control.levels import CommandLevel
 from liquid_ros.safety.config import SafetyConfig
 
-OUTPUT_TYPES = ("wrench", "accel", "twist", "array")
+OUTPUT_TYPES = ("wrench", "accel", "twist", "array", "attitude", "rates")
 """policy_node's ``output_type`` values (the message it publishes)."""
 OUTPUT_LEVELS = {"wrench": CommandLevel.WRENCH, "array": CommandLevel.WRENCH,
-                 "accel": CommandLevel.ACCELERATION, "twist": CommandLevel.ACCELERATION}
+                 "accel": CommandLevel.ACCELERATION, "twist": CommandLevel.ACCELERATION,
+                 "attitude": CommandLevel.ATTITUDE_THRUST, "rates": CommandLevel.RATES_THRUST}
+LEVEL_OUTPUTS = {CommandLevel.WRENCH: "wrench", CommandLevel.ACCELERATION: "accel",
+                 CommandLevel.ATTITUDE_THRUST: "attitude", CommandLevel.RATES_THRUST: "rates"}
+"""The default ``output_type`` of each command level."""
 """The command level each ``output_type`` carries."""
 TASKS = ("fly_to_target", "leader_follow")
 @dataclass(frozen=True)

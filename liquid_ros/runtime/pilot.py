@@ -41,12 +41,12 @@ from liquid_ros.control.controller import (
     hover_accel,
     land_accel,
 )
-from liquid_ros.control.levels import SETPOINT_SIZE, CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.control.rotation import yaw_from_quat
 from liquid_ros.runtime.command import Command, Mode, PolicyStep
 from liquid_ros.runtime.config import PilotSettings, PolicyNodeConfig
 from liquid_ros.runtime.decoding import OdomSample
+from liquid_ros.runtime.levels import last_resort, level_setpoint
 from liquid_ros.safety.robust import predict_full_state, predict_state
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -316,13 +316,8 @@ class Pilot:
         accel = np.clip(accel, ACTION_LOW[:3], ACTION_HIGH[:3])
         yaw_rate = float(np.clip(yaw_rate, ACTION_LOW[3], ACTION_HIGH[3]))
         s1 = _status_dict(st1)
-        s2: dict[str, Any] = {}
-        wrench = None
-        if self.level == CommandLevel.WRENCH:
-            wrench, s2, mode = self._wrench(mode, pos, vel, quat, omega, accel, yaw_rate, dt)
-            values = wrench
-        else:
-            values = np.append(accel, yaw_rate)
+        values, wrench, s2, mode = level_setpoint(self, mode, (pos, vel, quat, omega), accel,
+                                                  yaw_rate, dt)
         if s1.get("intervention", 0.0) > 1e-6 or s2.get("intervention", 0.0) > 1e-6:
             self.counters["interventions"] += 1
         if s1.get("infeasible") or s2.get("infeasible"):
@@ -336,37 +331,9 @@ class Pilot:
         return Command(self.level, values, wrench, accel, yaw_rate, nominal, mode, reason, dt,
                        step, status)
 
-    def _wrench(self, mode: Mode, pos: np.ndarray, vel: np.ndarray, quat: np.ndarray,
-                omega: np.ndarray, accel: np.ndarray, yaw_rate: float, dt: float
-                ) -> tuple[np.ndarray, dict[str, Any], Mode]:
-        """Controller + stage 2 -> bounded wrench (the wrench level)."""
-        grounded = mode == Mode.ESTOP and pos[2] < self.config.ground_altitude
-        wrench = self.controller.compute(pos, vel, quat, omega, accel, yaw_rate, dt)
-        if grounded:
-            mode, wrench = Mode.GROUNDED, np.zeros(4)
-        wrench, st2 = self.safety.filter_wrench(wrench)
-        wrench = self._bound(np.asarray(wrench, np.float64))
-        if grounded:
-            wrench = np.zeros(4)
-        if hasattr(self.controller, "note_applied"):
-            self.controller.note_applied(vel, quat, float(wrench[0]))
-        return wrench, _status_dict(st2), mode
-
-    def _bound(self, wrench: np.ndarray) -> np.ndarray:
-        if wrench.shape != (4,) or not np.all(np.isfinite(wrench)):
-            raise ValueError(f"non-finite or misshaped wrench {wrench}")
-        out = wrench.copy()
-        out[0] = np.clip(out[0], 0.0, self.params.max_thrust)
-        out[1:] = np.clip(out[1:], -self.max_torque, self.max_torque)
-        return out
-
     def _last_resort(self, dt: float) -> Command:
-        """Level hover, no torque (or zero acceleration): when even the fallback chain fails."""
+        """Level hover thrust (or zero acceleration): when even the fallback chain fails."""
         reason = f"fallback chain failed: {self.last_error}"
-        if self.level == CommandLevel.WRENCH:
-            wrench = np.array([self.params.weight, 0.0, 0.0, 0.0])
-            values = wrench
-        else:
-            wrench, values = None, np.zeros(SETPOINT_SIZE[self.level])
+        values, wrench = last_resort(self)
         return Command(self.level, values, wrench, np.zeros(3), 0.0, np.zeros(4, np.float32),
                        Mode.HOVER, reason, dt, None, {"mode": Mode.HOVER, "reason": reason})

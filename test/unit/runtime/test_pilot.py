@@ -267,3 +267,39 @@ def test_acceleration_level_last_resort_is_a_zero_acceleration(loop):
     r = lp.tick(0.0)
     assert r.mode == "hover" and "fallback chain failed" in r.reason
     np.testing.assert_array_equal(r.values, np.zeros(4))
+
+
+@pytest.mark.parametrize("output_type", ["attitude", "rates"])
+def test_thrust_levels_send_a_bounded_attitude_or_rate_setpoint(output_type):
+    """attitude: unit quaternion + thrust; rates: bounded body rates + thrust; both hover-like."""
+    from liquid_ros.control.levels import CommandLevel
+    from liquid_ros.runtime.levels import MAX_RATES
+
+    lp = Pilot(_RecordingPolicy(), SafetyFilter(SafetyConfig(), CF2X),
+               AccelerationController(CF2X), PolicyNodeConfig(output_type=output_type), CF2X)
+    lp.reset()
+    lp.paused = True  # hover: hold the position latched on entry
+    yaw = 0.7
+    q = np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)])
+    for k in range(5):
+        lp.set_image(np.full((64, 64, 3), 100, np.uint8), 0.02 * k)
+        lp.set_odom(OdomSample(np.array([0.0, 0.0, 1.0]), np.zeros(3), q, np.zeros(3)),
+                    0.02 * k)
+        r = lp.tick(0.02 * k)
+        assert r.mode == "hover" and r.wrench is None
+        thrust = r.values[-1]
+        assert 0.9 * CF2X.weight < thrust < 1.1 * CF2X.weight  # level hover
+        if output_type == "attitude":
+            assert r.level == CommandLevel.ATTITUDE_THRUST and r.values.shape == (5,)
+            np.testing.assert_allclose(np.linalg.norm(r.values[:4]), 1.0, atol=1e-12)
+            np.testing.assert_allclose(np.abs(r.values[:4] @ q), 1.0, atol=1e-3)  # holds yaw
+        else:
+            assert r.level == CommandLevel.RATES_THRUST and r.values.shape == (4,)
+            assert np.all(np.abs(r.values[:3]) <= MAX_RATES + 1e-12)
+            np.testing.assert_allclose(r.values[:3], 0.0, atol=1e-2)
+    # an emergency stop on the ground cuts the thrust (mode grounded)
+    lp.estop = True
+    lp.set_odom(OdomSample(np.array([0.0, 0.0, 0.01]), np.zeros(3), q, np.zeros(3)), 0.2)
+    lp.set_image(np.full((64, 64, 3), 100, np.uint8), 0.2)
+    r = lp.tick(0.2)
+    assert r.mode == "grounded" and r.values[-1] == 0.0
