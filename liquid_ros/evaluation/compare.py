@@ -1,172 +1,316 @@
-"""Train every model family on the same data and evaluate side by side (``liquid-ros compare``).
+"""Every model family on the same data, budget and conditions: ``liquid-ros compare``.
 
-For each task and model: train (or reuse ``OUT/TASK/MODEL/policy.pt`` when it exists), then fly
-held-out seeded episodes clean and under perturbations (pixel noise, a brightness change, and
-for the leader task a trajectory family held out of its training data). Writes
-``OUT/compare.md`` (a Markdown table) and ``OUT/compare.json``.
+For one task: the recipe's ``collect`` stage (its episodes under the randomisation preset at
+the acceleration level; for leader_follow without figure-eight leaders), or given datasets;
+then for each family and training seed the same training (:func:`liquid_ros.train.imitation.
+train` with the recipe's learning rate, sequence length and batch, only ``model`` and
+``seed`` differ): ``steps`` gradient steps of behaviour cloning, then ``dagger_rounds`` DAgger
+rounds of ``dagger_steps`` steps each, so every family gets exactly the same number of
+gradient steps. Each checkpoint then flies the same held-out seeds in every condition of
+:mod:`liquid_ros.evaluation.conditions` through the one Pilot, safety filter on.
+
+Everything is a stage with one JSON file under ``OUT/stages`` (``collect``,
+``train_<family>_s<seed>``, ``eval_<family>_s<seed>_<condition>``): running the same command
+again skips what finished, and an evaluation whose checkpoint changed since is flown again.
+Episodes run on the rollout back end (local processes or Ray). Writes ``OUT/compare.json``,
+``OUT/compare.md`` and ``OUT/compare.png`` (:mod:`liquid_ros.evaluation.compare_report`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.evaluation.evaluate import evaluate
-from liquid_ros.rollouts.episodes import Perturbation
+from liquid_ros.evaluation.conditions import (
+    PRESET,
+    TASKS,
+    TRAIN_FAMILIES,
+    Condition,
+    conditions_for,
+    flight,
+)
+from liquid_ros.evaluation.stats import rate
 from liquid_ros.rollouts.runner import BackendConfig
 from liquid_ros.train import imitation
-from liquid_ros.train.trainer import TrainConfig
+from liquid_ros.train.recipe import RECIPES, Stages
 
-TASK_DATA_FIELDS = {"fly_to_target": "data_fly_to_target", "leader_follow": "data_leader_follow"}
-"""Task -> the CompareConfig field holding its dataset folder."""
+FAMILIES = ("ncp", "cfc", "lstm", "gru", "ctrnn", "mlp")
+"""ncp = LTC on the AutoNCP wiring, cfc = CfC on the same wiring, then the baselines."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class CompareConfig:
     """One comparison: what ``liquid-ros compare`` parses (its flags are these fields)."""
 
-    data_fly_to_target: str | None = None
-    """Dataset folder for fly_to_target."""
-    data_leader_follow: str | None = None
-    """Dataset folder for leader_follow."""
-    models: tuple[str, ...] = field(default=("ncp", "cfc", "lstm", "gru", "ctrnn", "mlp"),
-                                    metadata={"cli": {"choices": sorted(imitation.MODELS)}})
-    """Model families."""
+    task: str = field(metadata={"cli": {"choices": list(TASKS)}})
+    """fly_to_target or leader_follow."""
     out: str
-    """Output folder (OUT/TASK/MODEL/policy.pt, compare.md, compare.json)."""
-    epochs: int = 20
-    """Training epochs per model."""
-    seq_len: int = 64
-    """BPTT sequence length."""
-    max_steps: int | None = None
-    """Cap on gradient steps."""
-    episodes: int = 20
-    """Evaluation episodes per condition."""
-    seed: int = 0
-    """Training seed."""
+    """Output folder (data/, runs/, stages/, compare.md, compare.json, compare.png)."""
+    recipe: str = "default"
+    """Recipe whose collection, learning rates, sequence length and batch are used."""
+    data: tuple[str, ...] = ()
+    """Dataset folder(s) to train on instead of collecting (e.g. a recipe's OUT/data)."""
+    collect_episodes: int | None = None
+    """Expert episodes to collect (default: the recipe's)."""
+    families: tuple[str, ...] = field(default=FAMILIES,
+                                      metadata={"cli": {"choices": list(FAMILIES)}})
+    """Model families."""
+    seeds: tuple[int, ...] = (0, 1, 2)
+    """Training seeds (each family is trained once per seed)."""
+    steps: int = 3000
+    """Behaviour-cloning gradient steps, the same for every family."""
+    dagger_rounds: int = 0
+    """DAgger rounds after behaviour cloning (each the learner's own rollouts)."""
+    dagger_steps: int = 500
+    """Gradient steps after each DAgger round."""
+    dagger_episodes: int | None = None
+    """Learner episodes per DAgger round (default: the recipe's)."""
     lr: float | None = None
-    """Adam learning rate (default: train's)."""
+    """Learning rate of behaviour cloning (default: the recipe's; DAgger: its dagger_lr)."""
+    episodes: int = 50
+    """Held-out episodes per (family, seed, condition)."""
+    conditions: tuple[str, ...] = ()
+    """Conditions to fly (default: all of the task's)."""
+    eval_seed: int = 100_000
+    """First evaluation seed (the same seeds for every family and condition)."""
     threads: int = 1
     """Torch threads for training."""
-    dagger_rounds: int = 0
-    """DAgger rounds per model after its epochs (the same for every family)."""
-    dagger_episodes: int = 20
-    """Episodes per DAgger round."""
-    dagger_epochs: int | None = None
-    """Epochs after each DAgger round (default: --epochs)."""
-    eval_seed: int = 100_000
-    """First evaluation seed."""
-    image_noise: float = 0.05
-    """Pixel noise std of the noise condition."""
-    brightness: float = -0.25
-    """Brightness shift of the brightness condition."""
-    held_out_family: str = "figure_eight"
-    """Leader family for the held-out test (train data should exclude it)."""
+    progress: bool = False
+    """Show progress bars."""
 
     def __post_init__(self) -> None:
         """Validate the fields (ValueError naming them)."""
-        if not (self.data_fly_to_target or self.data_leader_follow):
-            raise ValueError("give --data-fly-to-target and/or --data-leader-follow")
-        bad = sorted(set(self.models) - set(imitation.MODELS))
-        if bad or not self.models:
-            raise ValueError(f"models must be some of {sorted(imitation.MODELS)}, got {bad}")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {list(TASKS)}, got {self.task!r}")
+        if self.recipe not in RECIPES[self.task]:
+            raise ValueError(f"recipe must be one of {sorted(RECIPES[self.task])}, got "
+                             f"{self.recipe!r}")
+        bad = sorted(set(self.families) - set(FAMILIES))
+        if bad or not self.families:
+            raise ValueError(f"families must be some of {list(FAMILIES)}, got {bad}")
+        if not self.seeds or any(s < 0 for s in self.seeds):
+            raise ValueError(f"seeds must be one or more integers >= 0, got {self.seeds}")
+        for name in ("steps", "episodes", "dagger_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dagger_rounds < 0:
+            raise ValueError(f"dagger_rounds must be >= 0, got {self.dagger_rounds}")
+        conditions_for(self.task, self.conditions or None)
+
+    def training(self) -> dict[str, Any]:
+        """The settings every training of this OUT must share (checked on resume)."""
+        keys = ("task", "recipe", "data", "collect_episodes", "steps", "dagger_rounds",
+                "dagger_steps", "dagger_episodes", "lr")
+        return {k: json.loads(json.dumps(getattr(self, k))) for k in keys}
 
 
-def _head_params(checkpoint: Path) -> int:
+def sha1(path: Path) -> str:
+    """SHA-1 of a file (identifies the checkpoint an evaluation flew)."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+def param_counts(checkpoint: str | Path) -> dict[str, int]:
+    """Parameters of a checkpoint: ``head`` (recurrent head and readout) and ``total``."""
     from liquid_ros.models.checkpoint import load_policy
 
     policy = load_policy(checkpoint)
-    return sum(p.numel() for m in (policy.head, policy.readout) for p in m.parameters())
+    head = sum(p.numel() for m in (policy.head, policy.readout) for p in m.parameters())
+    return {"head": int(head), "total": int(sum(p.numel() for p in policy.parameters()))}
 
 
-def run(cfg: CompareConfig, backend: BackendConfig | None = None) -> list[dict[str, Any]]:
-    """Train and evaluate every (task, model); returns one row per pair.
+def check_settings(cfg: CompareConfig, out: Path) -> None:
+    """Record the training settings of a new ``out``; refuse others on resume.
 
-    A pair whose ``OUT/TASK/MODEL/policy.pt`` exists is not trained again. Episodes (DAgger and
-    evaluation) run on ``backend`` (default: local processes on every core).
+    Raises:
+        ValueError: Naming each setting that differs from the one ``out`` was started with.
     """
+    path = out / "compare_settings.json"
+    mine = cfg.training()
+    if path.is_file():
+        old = json.loads(path.read_text())
+        diff = sorted(k for k in mine if old.get(k) != mine[k])
+        if diff:
+            raise ValueError(f"{out} was started with other training settings ("
+                             + ", ".join(f"{k}: {old.get(k)!r} there, {mine[k]!r} now"
+                                         for k in diff) + "); use another --out")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(mine, indent=2) + "\n")
+
+
+def collect_env(task: str) -> dict[str, Any]:
+    """Env settings of compare's collection: the preset; leader_follow without figure-eight."""
+    env = dict(PRESET)
+    if task == "leader_follow":
+        env["family"] = list(TRAIN_FAMILIES)
+    return env
+
+
+def _collect(cfg: CompareConfig, stages: Stages, runner: Any, log: Any) -> list[str]:
+    if cfg.data:
+        return list(cfg.data)
+    from liquid_ros.rollouts.collect import collect
+
+    n = cfg.collect_episodes or RECIPES[cfg.task][cfg.recipe].collect_episodes
+    data = Path(cfg.out) / "data"
+
+    def work() -> dict[str, Any]:
+        _, report = collect(cfg.task, n, data, seed=0, env_kwargs=collect_env(cfg.task),
+                            progress=cfg.progress, backend=runner)
+        if report.failures:
+            raise RuntimeError(f"collect: {len(report.failures)} episodes failed (first: "
+                               f"{report.failures[0].error})")
+        return {"episodes": n, "env": collect_env(cfg.task)}
+
+    stages.run("collect", work, log)
+    return [str(data)]
+
+
+def run_folder(cfg: CompareConfig, family: str, seed: int) -> Path:
+    """Where (family, seed) trains: ``OUT/runs/<family>/seed_<seed>``."""
+    return Path(cfg.out) / "runs" / family / f"seed_{seed}"
+
+
+def bc_config(cfg: CompareConfig, data: list[str], family: str, seed: int
+              ) -> imitation.ImitationConfig:
+    """The behaviour-cloning run of (family, seed).
+
+    Only ``model``, ``seed`` and ``out`` differ between runs; ``epochs`` is ``steps`` so that
+    ``max_steps`` always ends the run (every epoch has at least one step).
+    """
+    from liquid_ros.train.trainer import TrainConfig
+
+    recipe = RECIPES[cfg.task][cfg.recipe]
+    tc = TrainConfig(epochs=cfg.steps, max_steps=cfg.steps, lr=cfg.lr or recipe.lr,
+                     seq_len=recipe.seq_len, batch_size=recipe.batch_size, seed=seed)
+    return imitation.ImitationConfig(
+        task=cfg.task, data=tuple(data), out=str(run_folder(cfg, family, seed) / "bc"),
+        model=family, train=tc, threads=cfg.threads, progress=cfg.progress)
+
+
+def train_one(cfg: CompareConfig, data: list[str], family: str, seed: int,
+              backend: BackendConfig) -> dict[str, Any]:
+    """Train ``family`` with training seed ``seed`` (behaviour cloning, then DAgger rounds).
+
+    Returns the stage result: checkpoint, its SHA-1, gradient steps, losses, parameters.
+    """
+    recipe = RECIPES[cfg.task][cfg.recipe]
+    folder = run_folder(cfg, family, seed)
+    if folder.exists():  # an unfinished training starts over
+        shutil.rmtree(folder)
+    command = f"liquid-ros compare --task {cfg.task} --out {cfg.out}: {family} seed {seed}"
+    sets = list(data)
+    icfg = bc_config(cfg, sets, family, seed)
+    tc = icfg.train
+    logs = [imitation.train(icfg, backend, command=command)]
+    ckpt = folder / "bc" / "policy.pt"
+    for k in range(1, cfg.dagger_rounds + 1):
+        round_dir = folder / f"dagger_{k}"
+        rtc = dataclasses.replace(tc, epochs=0, max_steps=cfg.dagger_steps,
+                                  lr=recipe.dagger_lr)
+        rcfg = dataclasses.replace(
+            icfg, data=tuple(sets), out=str(round_dir), train=rtc, init=str(ckpt),
+            dagger_rounds=1, dagger_epochs=cfg.dagger_steps,
+            dagger_episodes=cfg.dagger_episodes or recipe.dagger_episodes,
+            dagger_seed=imitation.DAGGER_SEED_BASE * (seed + 1) + 100_000 * k)
+        logs.append(imitation.train(rcfg, backend, command=f"{command} (DAgger round {k})"))
+        ckpt = round_dir / "policy.pt"
+        sets.append(str(round_dir / "dagger" / "round_1"))
+    final = folder / "policy.pt"
+    shutil.copyfile(ckpt, final)
+    return {"family": family, "seed": seed, "checkpoint": str(final), "sha1": sha1(final),
+            "steps": int(sum(lg["steps"] for lg in logs)),
+            "stage_steps": [int(lg["steps"]) for lg in logs],
+            "val_loss": logs[0]["val_loss"], "train_loss_last": logs[-1]["train_loss"][-1:],
+            "val_loss_last": logs[-1]["val_loss"][-1:],
+            "dagger": [r for lg in logs[1:] for r in lg["dagger_rounds"]],
+            "params": param_counts(final)}
+
+
+def evaluate_one(cfg: CompareConfig, trained: dict[str, Any], cond: Condition,
+                 runner: Any) -> dict[str, Any]:
+    """Fly ``cfg.episodes`` held-out seeds of ``cond`` with one trained checkpoint."""
+    from liquid_ros.evaluation.evaluate import summarise
+    from liquid_ros.rollouts.policy_episode import PolicyEpisode, load_cached
+    from liquid_ros.rollouts.runner import run_episodes
+    from liquid_ros.runtime.policy_source import policy_period
+
+    ckpt = trained["checkpoint"]
+    meta = dict(load_cached(ckpt).checkpoint_metadata or {})
+    fl = flight(cond, dict(meta.get("env_kwargs", {})), policy_period(load_cached(ckpt)))
+    fn = PolicyEpisode(cfg.task, ckpt, fl.env, int(meta.get("action_repeat", 5)),
+                       policy_period=fl.policy_period, period_jitter=fl.jitter)
+    seeds = range(cfg.eval_seed, cfg.eval_seed + cfg.episodes)
+    report = run_episodes(fn, seeds, runner, progress=cfg.progress,
+                          desc=f"{trained['family']} s{trained['seed']} {cond.name}")
+    s = summarise(report.ordered(), len(report.failures))
+    k = int(round(s["success_rate"] * s["episodes"]))
+    return {"family": trained["family"], "seed": trained["seed"], "condition": cond.name,
+            "checkpoint_sha1": trained["sha1"], "eval_seed": cfg.eval_seed,
+            "episodes": cfg.episodes, "rate": rate(k, s["episodes"]).as_dict(),
+            "failed_to_run": s["failed_to_run"], "violation_episodes": s["violation_episodes"],
+            "metrics": s["metrics"], "seeds_failed": s["seeds_failed"],
+            "env": fl.env, "policy_period": fl.policy_period, "jitter": fl.jitter,
+            "errors": [f"{f.seed}: {f.error}" for f in report.failures[:3]]}
+
+
+def eval_is_current(old: dict[str, Any] | None, trained: dict[str, Any],
+                    cfg: CompareConfig) -> bool:
+    """Whether a finished evaluation ``old`` flew this checkpoint, episodes and seeds."""
+    return old is not None and old.get("checkpoint_sha1") == trained["sha1"] and (
+        old.get("episodes"), old.get("eval_seed")) == (cfg.episodes, cfg.eval_seed)
+
+
+def run(cfg: CompareConfig, backend: BackendConfig | None = None, log: Any = print
+        ) -> dict[str, Any]:
+    """Collect (or take the data), train every (family, seed), fly every condition.
+
+    Finished stages are skipped (see the module docstring). Returns the results that
+    :func:`liquid_ros.evaluation.compare_report.write_report` writes.
+
+    Raises:
+        ValueError: On settings that differ from those ``cfg.out`` was started with.
+        RuntimeError: When collection fails.
+    """
+    from liquid_ros.train.dataset import read_manifest
+
     backend = backend or BackendConfig()
-    runner = backend.make()  # one for all evaluations (Ray starts once)
+    out = Path(cfg.out)
+    check_settings(cfg, out)
+    stages = Stages(out)
+    say = log
+
+    def log(line: str) -> None:  # the stages are the recipe's; the lines are compare's
+        say(line.replace("recipe: ", "compare: ", 1))
+
+    runner = backend.make()  # one for all collection and evaluation (Ray starts once)
     try:
-        return _run(cfg, backend, runner)
+        data = _collect(cfg, stages, runner, log)
+        data_env = dict(read_manifest(data[0]).get("env_kwargs", {}))
+        conds = conditions_for(cfg.task, cfg.conditions or None)
+        trained, evals = [], []
+        for family in cfg.families:
+            for seed in cfg.seeds:
+                name = f"train_{family}_s{seed}"
+                t = stages.run(name, lambda f=family, s=seed: train_one(cfg, data, f, s,
+                                                                        backend), log)
+                trained.append(t)
+                for cond in conds:
+                    ename = f"eval_{family}_s{seed}_{cond.name}"
+                    old = stages.done(ename)
+                    if old is not None and not eval_is_current(old, t, cfg):
+                        (stages.dir / f"{ename}.json").unlink()  # another checkpoint flew it
+                    evals.append(stages.run(ename, lambda t=t, c=cond: evaluate_one(
+                        cfg, t, c, runner), log))
     finally:
         runner.close()
-
-
-def train_config(cfg: CompareConfig, task: str, model: str, data: str,
-                 folder: Path) -> imitation.ImitationConfig:
-    """The training run of one (task, model) pair: the same for every family."""
-    tc = TrainConfig(epochs=cfg.epochs, seq_len=cfg.seq_len, seed=cfg.seed,
-                     max_steps=cfg.max_steps or None)
-    if cfg.lr is not None:
-        tc = dataclasses.replace(tc, lr=cfg.lr)
-    return imitation.ImitationConfig(
-        task=task, model=model, data=(data,), out=str(folder), train=tc, threads=cfg.threads,
-        progress=False, dagger_rounds=cfg.dagger_rounds, dagger_episodes=cfg.dagger_episodes,
-        dagger_epochs=cfg.dagger_epochs)
-
-
-def _run(cfg: CompareConfig, backend: BackendConfig, runner: Any) -> list[dict[str, Any]]:
-    rows = []
-    out = Path(cfg.out)
-    for task, name in TASK_DATA_FIELDS.items():
-        data = getattr(cfg, name)
-        if not data:
-            continue
-        for model in cfg.models:
-            folder = out / task / model
-            ckpt = folder / "policy.pt"
-            if not ckpt.exists():
-                run_cfg = train_config(cfg, task, model, data, folder)
-                imitation.train(run_cfg, backend, command=f"liquid-ros compare: {task} {model}")
-            row: dict[str, Any] = {"task": task, "model": model,
-                                   "head_params": _head_params(ckpt)}
-            conditions = {"clean": ({}, Perturbation()),
-                          "noise": ({}, Perturbation(image_noise_std=cfg.image_noise)),
-                          "brightness": ({}, Perturbation(brightness=cfg.brightness))}
-            if task == "leader_follow":
-                conditions["held_out_family"] = ({"family": cfg.held_out_family},
-                                                 Perturbation())
-            for name_, (kw, pert) in conditions.items():
-                s, _ = evaluate(task, str(ckpt), cfg.episodes, cfg.eval_seed,
-                                perturbation=pert, env_kwargs=kw, backend=runner)
-                err = s["metrics"].get("mean_distance_error", s["metrics"].get("final_distance"))
-                row[name_] = {"success_rate": s["success_rate"], "error": err,
-                              "violations": s["violation_episodes"]}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    return rows
-
-
-def markdown(rows: list[dict[str, Any]], episodes: int) -> str:
-    """The comparison as a Markdown table."""
-    lines = [f"Success rate over {episodes} held-out episodes per condition (safety filter on); "
-             "error = mean |distance - 1 m| to the leader (leader_follow) or final distance "
-             "to the target (fly_to_target), in m; violations = episodes breaching a limit.",
-             "",
-             "| task | model | head params | clean | error | noise | brightness | "
-             "held-out family | violations |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        def pct(key: str, row: dict[str, Any] = r) -> str:
-            return f"{100 * row[key]['success_rate']:.0f} %" if key in row else "-"
-        viol = sum(v["violations"] for k, v in r.items() if isinstance(v, dict))
-        lines.append(f"| {r['task']} | {r['model']} | {r['head_params']:,} | {pct('clean')} | "
-                     f"{r['clean']['error']:.3f} | {pct('noise')} | {pct('brightness')} | "
-                     f"{pct('held_out_family')} | {viol} |")
-    return "\n".join(lines) + "\n"
-
-
-def write_report(rows: list[dict[str, Any]], cfg: CompareConfig, seconds: float,
-                 command: list[str]) -> str:
-    """Write ``OUT/compare.md`` and ``OUT/compare.json``; returns the Markdown table."""
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows, cfg.episodes)
-    (out / "compare.md").write_text(table)
-    (out / "compare.json").write_text(json.dumps(
-        {"rows": rows, "seconds": round(seconds, 1), "argv": command}, indent=2) + "\n")
-    return table
+    seconds = {p.stem: json.loads(p.read_text()).get("seconds", 0.0)
+               for p in sorted(stages.dir.glob("*.json"))}
+    return {"task": cfg.task, "config": dataclasses.asdict(cfg), "data": data,
+            "data_env": data_env, "conditions": [dataclasses.asdict(c) for c in conds],
+            "trained": trained, "evals": evals, "stage_seconds": seconds}

@@ -25,10 +25,10 @@ FLAGS = {
              f"--threads --no-progress {BACKEND}",
     "eval": f"--task --checkpoint --episodes --seed --json --saliency --out --no-safety "
             f"--image-noise --brightness --env-arg --no-progress {BACKEND}",
-    "compare": f"--data-fly-to-target --data-leader-follow --models --out --epochs --seq-len "
-               f"--max-steps --episodes --seed --lr --threads --dagger-rounds --dagger-episodes "
-               f"--dagger-epochs --eval-seed --image-noise --brightness --held-out-family "
-               f"{BACKEND}",
+    # issue 19 replaced compare's options (one task, seeds, step budget, conditions)
+    "compare": f"--task --out --recipe --data --collect-episodes --families --seeds --steps "
+               f"--dagger-rounds --dagger-steps --dagger-episodes --lr --episodes --conditions "
+               f"--eval-seed --threads --no-progress {BACKEND}",
     "bag-to-dataset": f"--out --image-size --first-seed --overwrite {STREAM}",
     "replay": f"--checkpoint --bag --out --json --task {STREAM}",
     "record-sim": "--task --episodes --out --seed --checkpoint --action-repeat --storage "

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
 from liquid_ros.cli import collect, train
 from liquid_ros.cli import eval as evaluate
-from liquid_ros.cli.flags import parse_env_kwargs, to_argv
-from liquid_ros.evaluation.compare import markdown
+from liquid_ros.cli.flags import parse_env_kwargs
 from liquid_ros.evaluation.evaluate import summarise
 from liquid_ros.rollouts.episodes import Perturbation, env_settings
 from liquid_ros.rollouts.policy_episode import PolicyResult
@@ -59,14 +56,6 @@ def test_summary_counts():
     assert s["seeds_failed"] == [2]
 
 
-def test_markdown_table_rows():
-    row = {"task": "leader_follow", "model": "ncp", "head_params": 1234,
-           "clean": {"success_rate": 0.9, "error": 0.12, "violations": 0},
-           "noise": {"success_rate": 0.5, "error": 0.3, "violations": 1}}
-    text = markdown([row], 10)
-    assert "| leader_follow | ncp | 1,234 | 90 % | 0.120 | 50 % | - | - | 1 |" in text
-
-
 def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
     assert collect.main(["--task", "fly_to_target", "--episodes", "0",
                          "--out", str(tmp_path)]) == 2
@@ -95,36 +84,3 @@ def test_bad_cli_input_is_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "future.pt" in err and "field_from_the_future" in err
     assert "failed to run" not in err
-
-
-def test_compare_trains_every_family_with_the_same_arguments(tmp_path):
-    from pathlib import Path
-
-    from liquid_ros.cli import compare
-    from liquid_ros.evaluation.compare import train_config
-    from liquid_ros.train.trainer import TrainConfig
-
-    cfg, backend = compare.parse_args([
-        "--data-leader-follow", "d", "--out", str(tmp_path), "--epochs", "15", "--lr", "5e-3",
-        "--dagger-rounds", "3", "--dagger-episodes", "20", "--dagger-epochs", "3",
-        "--threads", "2", "--workers", "2"])
-    runs = {m: train_config(cfg, "leader_follow", m, "d", Path("o") / m) for m in ("cfc", "lstm")}
-    assert runs["cfc"].out == str(Path("o") / "cfc") and runs["cfc"].data == ("d",)
-    assert dataclasses.replace(runs["cfc"], model="lstm", out=runs["lstm"].out) == runs["lstm"]
-    run = runs["cfc"]
-    assert (run.train.epochs, run.train.lr, run.dagger_rounds, run.dagger_episodes,
-            run.dagger_epochs, run.threads, backend.workers) == (15, 5e-3, 3, 20, 3, 2, 2)
-    # The same run as a train command line parses back to the same config.
-    again, _ = train.parse_args(to_argv(run))
-    assert again == run
-    cfg, backend = compare.parse_args(["--data-leader-follow", "d", "--out", "x"])
-    run = train_config(cfg, "leader_follow", "ncp", "d", Path("o"))
-    assert run.dagger_rounds == 0 and backend.workers is None and run.train.max_steps is None
-    assert run.train.lr == TrainConfig().lr and run.train.epochs == 20
-
-
-def test_compare_needs_a_dataset(capsys):
-    from liquid_ros.cli import compare
-
-    assert compare.main(["--out", "x"]) == 2
-    assert "--data-fly-to-target" in capsys.readouterr().err
