@@ -190,8 +190,10 @@ class Conditions:
         """
         key, (t_sample, state) = self.odometry.sample(t)
         if key != self._seen[0]:
+            # Fresh arrays already (the noise's, or the recorded state's copies), never
+            # handed out without a copy (DroneEnv.measured_state): no copy needed here.
             meas = state if self.noise is None else self.noise.apply(t_sample, state)
-            self._seen = (key, {k: np.array(v) for k, v in meas.items()})
+            self._seen = (key, meas)
         return self._seen[1]
 
     def frame(self, t: float, image: np.ndarray | None) -> np.ndarray:

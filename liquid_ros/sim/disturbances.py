@@ -68,6 +68,7 @@ class Disturbances:
     def __init__(self, config: DisturbanceConfig, rng: np.random.Generator) -> None:
         self.config = config
         self.rng = rng
+        self._wind = np.asarray(config.wind, float)
         self.gust = np.zeros(3)
         self._push_force = np.zeros(3)
         self._push_torque = np.zeros(3)
@@ -99,7 +100,7 @@ class Disturbances:
             self._push_end = t + float(self.rng.uniform(*cfg.push_duration))
             self._next_push = t + float(self.rng.exponential(1.0 / cfg.push_rate))
         pushing = t < self._push_end
-        force = np.asarray(cfg.wind, float) + self.gust
+        force = self._wind + self.gust
         if pushing:
             force = force + self._push_force
         torque = self._push_torque.copy() if pushing else np.zeros(3)

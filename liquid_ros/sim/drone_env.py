@@ -375,7 +375,7 @@ class DroneEnv(gym.Env):
         meas = ({k: v.copy() for k, v in truth.items()} if self._measured is None
                 else self.measured_state())
         info: dict[str, Any] = {k: meas[k] for k in STATE_KEYS}
-        info.update({f"true_{k}": truth[k] for k in STATE_KEYS})
+        info.update({f"true_{k}": v for k, v in truth.items()})
         if self._randomized:
             info["conditions"] = self.conditions.episode.as_info()
         if self.onboard is not None:
