@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from liquid_ros.safety import qp_kernels as _k
+from liquid_ros.safety import qp_batch as _b
 from liquid_ros.safety.barriers import barrier_names, hocbf_rows
 from liquid_ros.safety.config import DEFAULT_SAFETY_CONFIG, SafetyConfig
 from liquid_ros.safety.qp import DEFAULT_SOFT_WEIGHT, DEFAULT_TOL, solve_prepared
@@ -29,7 +29,7 @@ class _QPFunction(torch.autograd.Function):
     def forward(ctx, Q, q, G, h, lb, ub, soft, soft_weight):  # noqa: D102
         arrays = tuple(_np(t) for t in (Q, q, G, h, lb, ub))
         batch = max(a.shape[0] for a in arrays)
-        bad = _k.check_finite(*arrays)
+        bad = _b.check_finite(*arrays)
         if bad >= 0:
             raise ValueError(f"{('Q', 'q', 'G', 'h', 'lb', 'ub')[bad]} contains invalid values "
                              "(NaN anywhere, Inf in Q/q/G, -inf in h)")
@@ -55,7 +55,7 @@ class _QPFunction(torch.autograd.Function):
         Dq = np.empty((B, n))
         DG = np.empty((B, ma, n))
         Dh = np.empty((B, ma))
-        _k.backward_batch(Q, q, G, h, lb, ub, ctx.soft, ctx.soft_weight, res.x, res.lam,
+        _b.backward_batch(Q, q, G, h, lb, ub, ctx.soft, ctx.soft_weight, res.x, res.lam,
                           res.active, res.status, gx, DQ, Dq, DG, Dh)
         grads = (DQ, Dq, DG[:, :m], Dh[:, :m], -Dh[:, m + n:], Dh[:, m:m + n])
         out = []

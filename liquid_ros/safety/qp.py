@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liquid_ros.safety import qp_batch as _b
 from liquid_ros.safety import qp_kernels as _k
 
 DEFAULT_TOL = 1e-12
@@ -87,7 +88,7 @@ def prepare_inputs(Q: object, q: object, G: object | None, h: object | None,
     if len(sizes) > 1:
         raise ValueError(f"inconsistent batch sizes {sorted(sizes)} across Q, q, G, h, lb, ub")
     batch = sizes.pop() if sizes else 1
-    bad = _k.check_finite(*arrays)
+    bad = _b.check_finite(*arrays)
     if bad >= 0:
         what = "NaN or Inf" if bad < 3 else ("NaN or -inf" if bad == 3 else "NaN")
         raise ValueError(f"{_INPUT_NAMES[bad]} contains {what}")
@@ -145,5 +146,5 @@ def solve_prepared(arrays: tuple[np.ndarray, ...], soft: np.ndarray, batch: int,
     ACT = np.empty((batch, m), dtype=np.bool_)
     STATUS = np.empty(batch, dtype=np.int64)
     iters = 10 * m + 50 if max_iter is None else int(max_iter)
-    _k.solve_batch(*arrays, soft, float(soft_weight), float(tol), iters, X, LAM, ACT, STATUS)
+    _b.solve_batch(*arrays, soft, float(soft_weight), float(tol), iters, X, LAM, ACT, STATUS)
     return QPResult(X, LAM, ACT, STATUS)
