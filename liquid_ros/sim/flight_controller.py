@@ -108,7 +108,7 @@ class _Setpoint:
 
 
 def _floats(x: np.ndarray | Sequence[float]) -> Sequence[float]:
-    if type(x) is tuple and all(type(v) is float for v in x):  # QuadrotorSim.state_values
+    if type(x) is tuple:  # QuadrotorSim.state_values: floats already
         return x
     return x.tolist() if isinstance(x, np.ndarray) else [float(v) for v in x]
 
@@ -212,7 +212,7 @@ class FlightController:
         if arr.shape != (SETPOINT_SIZE[level],):
             raise ValueError(f"a {level.value} setpoint has {SETPOINT_SIZE[level]} values, "
                              f"got shape {np.shape(values)}")
-        if not (np.all(np.isfinite(arr)) and math.isfinite(t)):
+        if not (all(map(math.isfinite, arr.tolist())) and math.isfinite(t)):
             self.rejected += 1
             return False
         if level is CommandLevel.ATTITUDE_THRUST:
