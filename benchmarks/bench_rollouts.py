@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from liquid_ros.rollouts.backends import ProcessBackend, RayBackend, throughput
+from liquid_ros.rollouts.backends import ProcessBackend, throughput
 from liquid_ros.rollouts.episodes import ExpertEpisode
+from liquid_ros.rollouts.ray_backend import RayBackend
 from liquid_ros.rollouts.runner import Backend, run_episodes
 
 EPISODE = ExpertEpisode("leader_follow", {"episode_seconds": 5.0, "image_width": 64,

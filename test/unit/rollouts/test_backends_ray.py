@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 from test_backends_helpers import EXPERT, SEEDS, Faulty, assert_same_episodes, attempts
 
-from liquid_ros.rollouts.backends import RayBackend, make_backend
+from liquid_ros.rollouts.backends import make_backend
+from liquid_ros.rollouts.ray_backend import RayBackend
 from liquid_ros.rollouts.runner import LocalBackend, run_episodes
 from liquid_ros.train.dataset import MANIFEST, episode_filename, save_episode, write_manifest
 
