@@ -18,7 +18,7 @@ from liquid_ros.runtime.config import (  # noqa: F401 - the node configs in one 
     PolicyNodeConfig,
 )
 
-SIM_COMMAND_LEVELS = ("wrench", "acceleration")
+SIM_COMMAND_LEVELS = ("wrench", "acceleration", "attitude_thrust", "rates_thrust")
 """sim_node's ``command_level`` values."""
 
 
@@ -46,9 +46,15 @@ class SimNodeConfig:
     acceleration m/s^2, accel.angular.z = yaw rate rad/s, frame_id "odom" or empty) as
     setpoints to the simulated onboard flight controller (physics rate, true state), with its
     setpoint timeout -> hold -> land -> disarm (timing in ``env_args``: ``{"flight_controller":
-    {"setpoint_timeout": 0.5, "hold_time": 5.0}}``)."""
+    {"setpoint_timeout": 0.5, "hold_time": 5.0}}``). attitude_thrust / rates_thrust:
+    mavros_msgs/AttitudeTarget on ``cmd_attitude_topic`` to the same flight controller."""
     cmd_accel_topic: str = "cmd_accel"
     """Setpoint topic (geometry_msgs/AccelStamped) at the acceleration level."""
+    cmd_attitude_topic: str = "cmd_attitude"
+    """Setpoint topic at the attitude_thrust and rates_thrust levels: mavros_msgs/AttitudeTarget
+    (needs mavros_msgs), ENU/FLU, frame "odom" (or "map", empty), type_mask 7 (attitude +
+    thrust) or 128 (body rates + thrust) as the level says, thrust = collective thrust /
+    CF2X.max_thrust (0.595 N) in [0, 1] (``liquid_ros.runtime.thrust_setpoints``)."""
     max_episode_time: float = 0.0
     """Episode length (s, sim time); 0 uses the env's own limit."""
     loop_episodes: bool = False
@@ -98,4 +104,5 @@ SIM_NODE_RANGES = {
     "max_episodes": (0, 1_000_000),
 }
 SIM_NODE_READ_ONLY = ("task", "seed", "control_rate_hz", "cmd_topic", "camera_frame",
-                      "domain_randomization", "env_args", "command_level", "cmd_accel_topic")
+                      "domain_randomization", "env_args", "command_level", "cmd_accel_topic",
+                      "cmd_attitude_topic")

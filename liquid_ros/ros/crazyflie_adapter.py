@@ -14,6 +14,10 @@ high-level commander (it holds the last setpoint for ``remain_valid_ms``, then t
 own behaviour applies: land or hover, as Crazyswarm2 is set up). The same call is made when the
 node shuts down. A non-finite or wrong-frame setpoint is dropped (counted), never sent.
 Needs crazyflie_interfaces (``interfaces/README.md``).
+
+Only the acceleration level: ``command_level`` attitude_thrust or rates_thrust is refused at
+start with the reason (``liquid_ros.ros.adapter_config.CRAZYFLIE_THRUST_LEVELS_REFUSED``:
+Crazyswarm2's cmd_vel_legacy takes uncalibrated PWM thrust and no body rates).
 """
 
 from __future__ import annotations

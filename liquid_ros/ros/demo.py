@@ -40,11 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="episode seed")
     parser.add_argument("--command-level", choices=tuple(LEVELS), default="acceleration",
                         help="acceleration (default): AccelStamped setpoints to the sim's "
-                        "flight controller, as on a real autopilot; wrench: body wrenches, the "
-                        "node closing the attitude loop itself")
+                        "flight controller, as on a real autopilot; attitude_thrust / "
+                        "rates_thrust: mavros_msgs/AttitudeTarget (attitude or body rates + "
+                        "thrust) to it; wrench: body wrenches, the node closing the attitude "
+                        "loop itself")
     parser.add_argument("--stack", choices=("ros", "px4"), default="ros",
                         help="px4: fly through px4_adapter and a simulated PX4 (px4_msgs over "
-                        "/fmu/in and /fmu/out), at the acceleration level")
+                        "/fmu/in and /fmu/out) at the command level (wrench: acceleration)")
 
 
 def run(task: str, duration: float | None, checkpoint: str, real_time_factor: float = 1.0,
@@ -75,18 +77,28 @@ def run(task: str, duration: float | None, checkpoint: str, real_time_factor: fl
                       "command_level": command_level}
         sim_args: list[str] = []
         if stack == "px4":  # the sim behind PX4's uXRCE-DDS topics, the node behind px4_adapter
-            from liquid_ros.ros.launch_logic import SIM_CMD_TOPIC, SIM_ODOM_TOPIC
+            from liquid_ros.control.quadrotor import CF2X
+            from liquid_ros.ros.launch_logic import (
+                SIM_ATTITUDE_TOPIC,
+                SIM_CMD_TOPIC,
+                SIM_ODOM_TOPIC,
+            )
             from liquid_ros.ros.px4_adapter import Px4Adapter
             from liquid_ros.ros.px4_sim_bridge import Px4SimBridge
 
-            sim_params.update(command_level="acceleration", cmd_accel_topic=SIM_CMD_TOPIC)
+            if command_level == "wrench":
+                command_level = "acceleration"  # PX4 offboard takes no body wrench here
+            sim_cmd = SIM_CMD_TOPIC if command_level == "acceleration" else SIM_ATTITUDE_TOPIC
+            sim_params.update(command_level=command_level, cmd_accel_topic=SIM_CMD_TOPIC,
+                              cmd_attitude_topic=SIM_ATTITUDE_TOPIC)
             sim_args = ["--ros-args", "-r", f"odom:={SIM_ODOM_TOPIC}"]
-            sim_time = Parameter("use_sim_time", value=True)
+            common = [Parameter("use_sim_time", value=True),
+                      Parameter("command_level", value=command_level),
+                      Parameter("hover_thrust", value=CF2X.weight / CF2X.max_thrust)]
             extra = [Px4SimBridge(context=context, parameter_overrides=[
-                         sim_time, Parameter("sim_cmd_topic", value=SIM_CMD_TOPIC),
+                         *common, Parameter("sim_cmd_topic", value=sim_cmd),
                          Parameter("sim_odom_topic", value=SIM_ODOM_TOPIC)]),
-                     Px4Adapter(context=context, parameter_overrides=[sim_time])]
-            command_level = "acceleration"
+                     Px4Adapter(context=context, parameter_overrides=common)]
         sim = SimNode(context=context, cli_args=sim_args or None, parameter_overrides=[
             Parameter(k, value=v) for k, v in sim_params.items()])
         # The task's configuration, as the launch files give it (config/<task>.yaml).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.runtime.config import task_config_files
 
 PACKAGE = "liquid_ros"
@@ -26,11 +27,25 @@ _POLICY = [
     ("checkpoint", "", "Policy checkpoint (.pt); empty: the shipped one, else untrained."),
     ("rate_hz", "50.0", "Control rate of policy_node (Hz)."),
 ]
-LEVELS = {"wrench": ("wrench", "cmd_wrench"), "acceleration": ("accel", "cmd_accel")}
+LEVELS = {"wrench": ("wrench", "cmd_wrench"), "acceleration": ("accel", "cmd_accel"),
+          "attitude_thrust": ("attitude", "cmd_attitude"),
+          "rates_thrust": ("rates", "cmd_attitude")}
 """command_level launch argument -> policy_node (output_type, cmd_topic)."""
-_LEVEL = [("command_level", "acceleration",
-           "acceleration: policy_node sends AccelStamped setpoints on cmd_accel to the sim's "
-           "flight controller (as to PX4/ArduPilot); wrench: body wrenches on cmd_wrench.")]
+_LEVEL_HELP = ("acceleration: AccelStamped setpoints on cmd_accel to the flight controller (as "
+               "to PX4/ArduPilot); attitude_thrust / rates_thrust: mavros_msgs/AttitudeTarget "
+               "(attitude or body rates + thrust) on cmd_attitude (needs mavros_msgs); "
+               "wrench: body wrenches on cmd_wrench (no flight controller).")
+_LEVEL = [("command_level", "acceleration", _LEVEL_HELP)]
+STACK_LEVELS = {"px4_sim": ("acceleration", "attitude_thrust", "rates_thrust"),
+                "px4": ("acceleration", "attitude_thrust", "rates_thrust"),
+                "mavros": ("acceleration", "attitude_thrust", "rates_thrust"),
+                "crazyflie": ("acceleration",)}
+"""Command levels each flight-stack launch file accepts (Crazyswarm2: acceleration only, see
+``crazyflie_adapter``)."""
+_STACK_LEVEL = [("command_level", "acceleration",
+                 "acceleration (AccelStamped on cmd_accel), attitude_thrust or rates_thrust "
+                 "(mavros_msgs/AttitudeTarget on cmd_attitude) between policy_node and the "
+                 "adapter.")]
 _SIM = [
     ("real_time_factor", "1.0", "Sim seconds per wall second (0: as fast as possible)."),
     ("seed", "0", "Episode seed."),
@@ -42,8 +57,7 @@ _SIM = [
 ]
 LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
     "policy": _COMMON + _POLICY + [
-        ("command_level", "wrench", "wrench (WrenchStamped on cmd_wrench) or acceleration "
-         "(AccelStamped setpoints on cmd_accel, for a flight controller)."),
+        ("command_level", "wrench", _LEVEL_HELP),
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("use_sim_time", "false", "Follow /clock instead of the wall clock."),
         ("use_leader", "false", "Subscribe leader/odom for the leader-distance barrier."),
@@ -56,8 +70,8 @@ LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
 
 _PX4 = [("px4_namespace", "", "PX4 instance prefix of the /fmu topics ('' or e.g. px4_1).")]
 STACK_LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
-    "px4_sim": _COMMON + _POLICY + _SIM + _PX4,
-    "px4": _COMMON + _POLICY + _PX4 + [
+    "px4_sim": _COMMON + _POLICY + _SIM + _PX4 + _STACK_LEVEL,
+    "px4": _COMMON + _POLICY + _PX4 + _STACK_LEVEL + [
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("arm_and_offboard", "false", "px4_adapter switches PX4 to offboard and arms after "
          "1 s of setpoints (false: switch from the ground station or RC)."),
@@ -68,7 +82,7 @@ STACK_LAUNCH_ARGUMENTS: dict[str, list[tuple[str, str, str]]] = {
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("use_sim_time", "false", "Follow /clock."),
     ],
-    "mavros": _COMMON + _POLICY + [
+    "mavros": _COMMON + _POLICY + _STACK_LEVEL + [
         ("mavros_ns", "/mavros", "Namespace of the MAVROS node's topics (e.g. /drone1/mavros)."),
         ("task", "fly_to_target", "Task (selects the shipped checkpoint)."),
         ("use_sim_time", "false", "Follow /clock (SITL with a clock bridge)."),
@@ -218,6 +232,8 @@ def node_specs(kind: str, values: dict[str, str] | None = None) -> list[NodeSpec
 
 
 SIM_CMD_TOPIC, SIM_ODOM_TOPIC = "sim/cmd_accel", "sim/odom"
+SIM_ATTITUDE_TOPIC = "sim/cmd_attitude"
+"""px4_sim at attitude_thrust / rates_thrust: sim_node's AttitudeTarget topic."""
 """px4_sim: sim_node's command and odometry topics, between it and px4_sim_bridge (policy_node's
 ``cmd_accel`` and ``odom`` belong to px4_adapter)."""
 
@@ -229,8 +245,13 @@ def _node(executable: str, v: dict[str, str], cfg_file: Path,
 
 
 def _stack_specs(kind: str, v: dict[str, str], cfg: Path) -> list[NodeSpec]:
-    """Nodes of the flight-stack launch files; policy_node always at the acceleration level."""
-    v = {**v, "command_level": "acceleration"}
+    """Nodes of the flight-stack launch files, policy_node and adapter at one command level."""
+    level = v.get("command_level", "acceleration")
+    if level not in STACK_LEVELS[kind]:
+        raise ValueError(f"{kind}: command_level must be one of {STACK_LEVELS[kind]}, got "
+                         f"{level!r}")
+    v = {**v, "command_level": level}
+    lv = {"command_level": level}
     if kind == "crazyflie":
         cf = v["cf_prefix"].strip("/")
         sim_time = parse_bool(v["use_sim_time"])
@@ -242,9 +263,9 @@ def _stack_specs(kind: str, v: dict[str, str], cfg: Path) -> list[NodeSpec]:
     if kind == "mavros":  # mavros_adapter relays <mavros_ns>/local_position/odom to odom
         sim_time = parse_bool(v["use_sim_time"])
         return [_node("mavros_adapter", v, cfg / "mavros.yaml", {
-            "mavros_ns": v["mavros_ns"], "use_sim_time": sim_time}),
+            **lv, "mavros_ns": v["mavros_ns"], "use_sim_time": sim_time}),
             _policy_spec(v, v["task"], sim_time, False, cfg)]
-    px4 = {"px4_namespace": v["px4_namespace"]}
+    px4 = {"px4_namespace": v["px4_namespace"], **lv}
     if kind == "px4":
         sim_time = parse_bool(v["use_sim_time"])
         return [_node("px4_adapter", v, cfg / "px4.yaml", {
@@ -252,12 +273,15 @@ def _stack_specs(kind: str, v: dict[str, str], cfg: Path) -> list[NodeSpec]:
             "arm_and_offboard": parse_bool(v["arm_and_offboard"])}),
             _policy_spec(v, v["task"], sim_time, False, cfg)]
     task = "fly_to_target"
+    px4["hover_thrust"] = CF2X.weight / CF2X.max_thrust  # the simulated vehicle's, both ends
     sim = _sim_spec(v, task, cfg)
+    sim_cmd = SIM_CMD_TOPIC if level == "acceleration" else SIM_ATTITUDE_TOPIC
     sim.parameters[1]["cmd_accel_topic"] = SIM_CMD_TOPIC
+    sim.parameters[1]["cmd_attitude_topic"] = SIM_ATTITUDE_TOPIC
     sim = replace(sim, remappings=[("odom", SIM_ODOM_TOPIC)])
     return [sim,
             _node("px4_sim_bridge", v, cfg / "px4.yaml", {**px4, "use_sim_time": True,
-                                                     "sim_cmd_topic": SIM_CMD_TOPIC,
+                                                     "sim_cmd_topic": sim_cmd,
                                                      "sim_odom_topic": SIM_ODOM_TOPIC}),
             _node("px4_adapter", v, cfg / "px4.yaml", {**px4, "use_sim_time": True}),
             _policy_spec(v, task, True, False, cfg)]

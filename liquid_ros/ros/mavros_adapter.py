@@ -7,6 +7,12 @@ valid one publishes a mavros_msgs/PositionTarget on ``<mavros_ns>/setpoint_raw/l
 in ENU: MAVROS's setpoint_raw plugin turns them into NED (and the yaw rate about up into one
 about down) itself (``liquid_ros.runtime.stacks.mavros_position_target``).
 
+At ``command_level`` attitude_thrust or rates_thrust it subscribes ``cmd_attitude``
+(mavros_msgs/AttitudeTarget from policy_node with ``output_type`` attitude / rates), checks it
+(frame, type_mask 7 / 128 of the level, finite, unit quaternion, thrust in [0, 1]) and sends it
+on to ``<mavros_ns>/setpoint_raw/attitude`` (ENU/FLU: MAVROS converts to NED/FRD; thrust is
+passed to the autopilot as its normalised thrust).
+
 Odometry: MAVROS 2's ``<mavros_ns>/local_position/odom`` has the pose in ENU (frame 'map') and
 the twist, linear and angular, in the FLU body frame 'base_link' (mavros 2.12.0,
 ``local_position.cpp``), which is REP-105 and what policy_node reads: no frame change. The
@@ -36,6 +42,7 @@ from liquid_ros.ros.adapter_config import MavrosAdapterConfig
 from liquid_ros.ros.params import dataclass_from_parameters, declare_dataclass_parameters
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.runtime import stacks as st
+from liquid_ros.runtime import thrust_setpoints as ts
 from liquid_ros.runtime.decoding import odometry
 
 
@@ -52,10 +59,20 @@ class MavrosAdapter(Node):
         ns = f"/{p}" if p else ""  # absolute: MAVROS's namespace, not this node's
         # MAVROS subscribes setpoints and publishes odometry with sensor-data QoS (best
         # effort); its state is reliable, transient local.
-        self.pub = self.create_publisher(self.PositionTarget, f"{ns}/setpoint_raw/local",
-                                         m.SENSOR_QOS)
+        self.level = cfg.command_level
+        if self.level == "acceleration":
+            self.pub = self.create_publisher(self.PositionTarget, f"{ns}/setpoint_raw/local",
+                                             m.SENSOR_QOS)
+            self.create_subscription(AccelStamped, cfg.cmd_topic, self._on_cmd, m.COMMAND_QOS)
+            self.cmd_topic = cfg.cmd_topic
+        else:
+            self.Attitude = m.attitude_target_type()
+            self.pub = self.create_publisher(self.Attitude, f"{ns}/setpoint_raw/attitude",
+                                             m.SENSOR_QOS)
+            self.create_subscription(self.Attitude, cfg.cmd_attitude_topic, self._on_attitude,
+                                     m.COMMAND_QOS)
+            self.cmd_topic = cfg.cmd_attitude_topic
         self.odom_pub = self.create_publisher(Odometry, cfg.odom_topic, m.SENSOR_QOS)
-        self.create_subscription(AccelStamped, cfg.cmd_topic, self._on_cmd, m.COMMAND_QOS)
         self.create_subscription(Odometry, f"{ns}/local_position/odom", self._on_odom,
                                  m.SENSOR_QOS)
         self.create_subscription(self.State, f"{ns}/state", self._on_state, m.STATUS_QOS)
@@ -94,23 +111,32 @@ class MavrosAdapter(Node):
         self.mode = mode
 
     def _on_cmd(self, msg: AccelStamped) -> None:
+        self._forward(msg, lambda: st.mavros_position_target(*st.accel_setpoint(msg)),
+                      self.PositionTarget)
+
+    def _on_attitude(self, msg: Any) -> None:
+        # Checked (frame, type_mask, finite, unit quaternion, thrust in [0, 1]), then sent on
+        # unchanged: AttitudeTarget is what MAVROS takes, ENU/FLU, thrust normalised.
+        self._forward(msg, lambda: ts.attitude_target_fields(
+            self.level, ts.attitude_target_setpoint(msg, self.level, 1.0), 1.0), self.Attitude)
+
+    def _forward(self, msg: Any, convert: Any, out_type: type) -> None:
         now = self._now()
         try:
-            accel, yaw_rate = st.accel_setpoint(msg)
+            fields = convert()
             if now - self._t_odom > self.cfg.odom_timeout:
                 raise st.StackConversionError("MAVROS odometry is stale")
-            fields = st.mavros_position_target(accel, yaw_rate)
         except st.StackConversionError as exc:
             self.counters["rejected_commands"] += 1
             self.get_logger().warning(f"dropped a setpoint: {exc}", throttle_duration_sec=2.0)
             return
-        out = st.fill(self.PositionTarget(), fields)
+        out = st.fill(out_type(), fields)
         out.header.stamp, out.header.frame_id = msg.header.stamp, "map"
         self.pub.publish(out)
         self.counters["setpoints"] += 1
         self._t_cmd = now
         if not self.active:
-            self.get_logger().info(f"sending PositionTarget on {self.pub.topic_name}")
+            self.get_logger().info(f"sending {out_type.__name__} on {self.pub.topic_name}")
         self.active = True
 
     def check_stale(self) -> None:
@@ -118,7 +144,7 @@ class MavrosAdapter(Node):
         if not self.active:
             return
         now = self._now()
-        why = ("cmd_accel" if now - self._t_cmd > self.cfg.cmd_timeout else
+        why = (self.cmd_topic if now - self._t_cmd > self.cfg.cmd_timeout else
                "MAVROS odometry" if now - self._t_odom > self.cfg.odom_timeout else None)
         if why is not None:
             self.active = False

@@ -23,7 +23,10 @@ from rclpy.qos import (
 )
 from std_msgs.msg import Float64MultiArray, MultiArrayDimension, String
 
+from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.runtime.decoding import OdomSample, odometry
+from liquid_ros.runtime.stacks import fill
+from liquid_ros.runtime.thrust_setpoints import attitude_target_fields
 
 SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                         reliability=ReliabilityPolicy.BEST_EFFORT,
@@ -72,19 +75,32 @@ def odom_to_msg(msg: Odometry, position: np.ndarray, quaternion: np.ndarray,
     return msg
 
 
+THRUST_OUTPUTS = {"attitude": "attitude_thrust", "rates": "rates_thrust"}
+"""output_type -> command level of the outputs sent as mavros_msgs/AttitudeTarget."""
+
+
 def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
-                accel: np.ndarray, yaw_rate: float) -> Any:
+                accel: np.ndarray, yaw_rate: float, values: Any = None) -> Any:
     """Build the output command message.
 
     Args:
-        output_type: ``wrench``, ``accel``, ``twist`` or ``array`` (see
-            ``PolicyNodeConfig.output_type``).
+        output_type: ``wrench``, ``accel``, ``twist``, ``array``, ``attitude`` or ``rates``
+            (see ``PolicyNodeConfig.output_type``).
         stamp: builtin_interfaces/Time.
         frame_id: Body frame.
         wrench: (4,) thrust N, body torques N m (FLU).
         accel: (3,) safe world acceleration m/s^2 (for ``twist``).
         yaw_rate: rad/s (for ``twist``).
+        values: The pilot's setpoint (for ``attitude``: (5,) quaternion x, y, z, w of the FLU
+            body in ENU and thrust N; ``rates``: (4,) FLU body rates rad/s and thrust N): a
+            mavros_msgs/AttitudeTarget in frame 'odom' (:func:`attitude_target_msg`).
+
+    Raises:
+        MissingMessagePackage: ``attitude``/``rates`` without mavros_msgs.
+        StackConversionError: An invalid ``values`` (never published).
     """
+    if output_type in THRUST_OUTPUTS:
+        return attitude_target_msg(THRUST_OUTPUTS[output_type], stamp, values)
     if output_type == "wrench":
         msg = WrenchStamped()
         msg.header.stamp, msg.header.frame_id = stamp, frame_id
@@ -111,11 +127,48 @@ def command_msg(output_type: str, stamp: Any, frame_id: str, wrench: np.ndarray,
         msg.layout.dim = [MultiArrayDimension(label="thrust_tx_ty_tz", size=4, stride=4)]
         msg.data = array.array("d", np.asarray(wrench, np.float64).tolist())
         return msg
-    raise ValueError(f"output_type must be wrench, twist or array, got {output_type!r}")
+    raise ValueError(f"output_type must be wrench, accel, twist, array, attitude or rates, got "
+                     f"{output_type!r}")
+
+
+def attitude_target_type() -> type:
+    """mavros_msgs/AttitudeTarget.
+
+    Raises:
+        MissingMessagePackage: mavros_msgs is not installed (the message names it).
+    """
+    from liquid_ros.ros.adapter_common import import_types
+
+    return import_types("mavros_msgs", "msg", ["AttitudeTarget"])[0]
+
+
+def attitude_target_msg(level: str, stamp: Any, values: Any,
+                        max_thrust: float = CF2X.max_thrust, frame_id: str = "odom") -> Any:
+    """A mavros_msgs/AttitudeTarget for a setpoint of ``level`` (ENU/FLU, as MAVROS expects).
+
+    ``type_mask`` 7 (body rates ignored) at ``attitude_thrust``, 128 (attitude ignored) at
+    ``rates_thrust``; ``thrust = thrust_n / max_thrust`` clipped to [0, 1], with the modelled
+    vehicle's ``CF2X.max_thrust`` (0.595 N) by default
+    (:mod:`liquid_ros.runtime.thrust_setpoints`).
+
+    Raises:
+        MissingMessagePackage: No mavros_msgs.
+        StackConversionError: Invalid ``values``.
+    """
+    msg = attitude_target_type()()
+    fill(msg, attitude_target_fields(level, values, max_thrust))
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    return msg
 
 
 def command_type(output_type: str) -> type:
-    """Message class for ``output_type``."""
+    """Message class for ``output_type``.
+
+    Raises:
+        MissingMessagePackage: ``attitude``/``rates`` without mavros_msgs.
+    """
+    if output_type in THRUST_OUTPUTS:
+        return attitude_target_type()
     return {"wrench": WrenchStamped, "twist": TwistStamped, "accel": AccelStamped,
             "array": Float64MultiArray}[output_type]
 

@@ -4,7 +4,9 @@
 rules: image encodings and resize, odometry validated, header stamps kept for the latency
 prediction) and hands them to the pilot, keeping the latest of each while the pilot is still
 loading. :class:`PilotOutputs` owns the publishers: the command at the configured
-``output_type``, the raw action, the safety status and ``/diagnostics``.
+``output_type`` (``attitude`` and ``rates``: mavros_msgs/AttitudeTarget, see
+:func:`liquid_ros.ros.messages.attitude_target_msg`; without mavros_msgs configure fails with
+one error line naming it), the raw action, the safety status and ``/diagnostics``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float64MultiArray, String
 
 from liquid_ros.ros import messages as m
+from liquid_ros.ros.adapter_common import MissingMessagePackage
 from liquid_ros.ros.image_conversion import compressed_msg_to_rgb, image_msg_to_rgb
 from liquid_ros.runtime.config import PolicyNodeConfig
 from liquid_ros.runtime.health import pilot_health, startup_health
+from liquid_ros.runtime.stacks import StackConversionError
 
 
 class PilotInputs:
@@ -107,9 +111,13 @@ class PilotOutputs:
 
     def __init__(self, node: Any, config: PolicyNodeConfig) -> None:
         self.node, self.config = node, config
+        try:  # before any publisher: attitude/rates need mavros_msgs
+            cmd_type = m.command_type(config.output_type)
+        except MissingMessagePackage as exc:
+            node.get_logger().error(f"output_type {config.output_type}: {exc}")
+            raise
         self.pubs = {
-            "cmd": node.create_publisher(m.command_type(config.output_type), config.cmd_topic,
-                                         m.COMMAND_QOS),
+            "cmd": node.create_publisher(cmd_type, config.cmd_topic, m.COMMAND_QOS),
             "nominal": node.create_publisher(Float64MultiArray, "~/action_nominal",
                                              m.STATUS_QOS),
             "status": node.create_publisher(String, "~/safety_status", m.STATUS_QOS),
@@ -119,8 +127,13 @@ class PilotOutputs:
     def command(self, res: Any) -> None:
         """Publish a pilot :class:`~liquid_ros.runtime.command.Command`."""
         stamp, cfg = self.node.get_clock().now().to_msg(), self.config
-        self.pubs["cmd"].publish(m.command_msg(cfg.output_type, stamp, cfg.frame_id,
-                                               res.wrench, res.accel, res.yaw_rate))
+        try:
+            msg = m.command_msg(cfg.output_type, stamp, cfg.frame_id, res.wrench, res.accel,
+                                res.yaw_rate, res.values)
+        except StackConversionError as exc:  # never publish an invalid setpoint
+            self.node.get_logger().error(f"command not sent: {exc}", throttle_duration_sec=2.0)
+        else:
+            self.pubs["cmd"].publish(msg)
         self.pubs["nominal"].publish(Float64MultiArray(data=res.action_nominal.tolist()))
         self.pubs["status"].publish(m.json_msg(res.status))
 

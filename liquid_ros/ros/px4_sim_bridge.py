@@ -12,6 +12,10 @@ frame 'odom') only while the heartbeat is fresh (``heartbeat_timeout``, PX4's > 
 asks for acceleration control; otherwise nothing is forwarded (logged), so the simulated flight
 controller times out and fails safe, as PX4 would. Setpoints with position or velocity set, or
 without acceleration, are rejected (this PX4 stand-in follows acceleration setpoints only).
+At ``command_level`` attitude_thrust / rates_thrust it takes ``.../vehicle_attitude_setpoint``
+/ ``.../vehicle_rates_setpoint`` instead (heartbeat ``attitude`` / ``body_rate``), converts
+them back to ENU/FLU and newtons with the same hover-thrust model as px4_adapter, and sends
+sim_node (``command_level`` the same) a mavros_msgs/AttitudeTarget on ``sim_cmd_topic``.
 
 Publishes ``.../fmu/out/vehicle_odometry`` (NED/FRD from sim_node's odometry on
 ``sim_odom_topic``) and ``.../fmu/out/vehicle_status`` (armed; nav_state OFFBOARD while
@@ -27,6 +31,7 @@ from nav_msgs.msg import Odometry
 from rclpy.node import Node
 
 from liquid_ros.control.frames import seconds_to_us
+from liquid_ros.control.quadrotor import GRAVITY
 from liquid_ros.ros import messages as m
 from liquid_ros.ros.adapter_common import (
     PX4_IN_QOS,
@@ -39,6 +44,7 @@ from liquid_ros.ros.adapter_config import Px4SimBridgeConfig
 from liquid_ros.ros.params import dataclass_from_parameters, declare_dataclass_parameters
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.runtime import stacks as st
+from liquid_ros.runtime import thrust_setpoints as ts
 from liquid_ros.runtime.decoding import odometry
 
 
@@ -51,13 +57,22 @@ class Px4SimBridge(Node):
             "OffboardControlMode", "TrajectorySetpoint", "VehicleOdometry", "VehicleStatus"])
         declare_dataclass_parameters(self, Px4SimBridgeConfig)  # read once, at start
         cfg = self.cfg = dataclass_from_parameters(self, Px4SimBridgeConfig)
-        ns = cfg.px4_namespace
+        ns, self.level = cfg.px4_namespace, cfg.command_level
         self.create_subscription(self.Mode, px4_topic(ns, "in/offboard_control_mode"),
                                  self._on_mode, PX4_OUT_QOS)
-        self.create_subscription(self.Setpoint, px4_topic(ns, "in/trajectory_setpoint"),
-                                 self._on_setpoint, PX4_OUT_QOS)
+        if self.level == "acceleration":
+            topic, cmd_type = "in/trajectory_setpoint", AccelStamped
+        else:  # the inverse of px4_adapter's; sim_node takes AttitudeTarget (mavros_msgs)
+            att = self.level == "attitude_thrust"
+            (self.Setpoint,) = import_types("px4_msgs", "msg", [
+                "VehicleAttitudeSetpoint" if att else "VehicleRatesSetpoint"])
+            topic = "in/vehicle_attitude_setpoint" if att else "in/vehicle_rates_setpoint"
+            cmd_type = m.attitude_target_type()
+        self._mode_flag = st.PX4_MODE_FIELDS[self.level]
+        self.create_subscription(self.Setpoint, px4_topic(ns, topic), self._on_setpoint,
+                                 PX4_OUT_QOS)
         self.create_subscription(Odometry, cfg.sim_odom_topic, self._on_odom, m.SENSOR_QOS)
-        self.pub_cmd = self.create_publisher(AccelStamped, cfg.sim_cmd_topic, m.COMMAND_QOS)
+        self.pub_cmd = self.create_publisher(cmd_type, cfg.sim_cmd_topic, m.COMMAND_QOS)
         self.pub_odom = self.create_publisher(self.VOdom, px4_topic(ns, "out/vehicle_odometry"),
                                               PX4_IN_QOS)
         self.pub_status = self.create_publisher(
@@ -74,7 +89,7 @@ class Px4SimBridge(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _on_mode(self, msg: Any) -> None:
-        self._t_mode, self._accel_mode = self._now(), bool(msg.acceleration)
+        self._t_mode, self._accel_mode = self._now(), bool(getattr(msg, self._mode_flag))
 
     def heartbeat_fresh(self) -> bool:
         """Whether an OffboardControlMode arrived within ``heartbeat_timeout``."""
@@ -84,22 +99,29 @@ class Px4SimBridge(Node):
     def _on_setpoint(self, msg: Any) -> None:
         if not (self.heartbeat_fresh() and self._accel_mode):
             self.counters["no_heartbeat"] += 1
-            self._set_forwarding(False, "no fresh OffboardControlMode with acceleration")
+            self._set_forwarding(False, f"no fresh OffboardControlMode with {self._mode_flag}")
             return
+        stamp = self.get_clock().now().to_msg()
         try:
-            accel, yaw_rate = st.px4_trajectory_to_accel(msg)
+            if self.level == "acceleration":
+                accel, yaw_rate = st.px4_trajectory_to_accel(msg)
+                cmd = AccelStamped()
+                cmd.header.stamp, cmd.header.frame_id = stamp, "odom"
+                lin = cmd.accel.linear
+                lin.x, lin.y, lin.z = (float(v) for v in accel)
+                cmd.accel.angular.z = float(yaw_rate)
+            else:
+                cfg = self.cfg
+                values = ts.px4_thrust_setpoint_values(msg, self.level, cfg.hover_thrust,
+                                                       cfg.vehicle_mass * GRAVITY)
+                cmd = m.attitude_target_msg(self.level, stamp, values)
         except st.StackConversionError as exc:
             self.counters["rejected_setpoints"] += 1
             self.get_logger().warning(f"rejected a setpoint: {exc}", throttle_duration_sec=2.0)
             return
-        cmd = AccelStamped()
-        cmd.header.stamp, cmd.header.frame_id = self.get_clock().now().to_msg(), "odom"
-        lin = cmd.accel.linear
-        lin.x, lin.y, lin.z = (float(v) for v in accel)
-        cmd.accel.angular.z = float(yaw_rate)
         self.pub_cmd.publish(cmd)
         self.counters["forwarded"] += 1
-        self._set_forwarding(True, "offboard: forwarding acceleration setpoints")
+        self._set_forwarding(True, f"offboard: forwarding {self.level} setpoints")
 
     def _set_forwarding(self, on: bool, why: str) -> None:
         if on and not self.forwarding:

@@ -14,6 +14,10 @@ the simulated onboard flight controller (every physics substep, on the true stat
 failsafe replaces the hover: setpoint timeout -> hold -> land -> disarm, as PX4's offboard
 loss does; ``~/metrics`` then reports ``flight_mode`` and ``mode_steps``. A non-finite
 setpoint or one in another frame is dropped (counted in ``rejected_commands``).
+``attitude_thrust`` and ``rates_thrust`` subscribe ``cmd_attitude`` (mavros_msgs/AttitudeTarget,
+ENU/FLU, type_mask 7 or 128, thrust = N / CF2X.max_thrust; needs mavros_msgs) and feed the same
+flight controller; one with the wrong type_mask, frame, a NaN or a quaternion off unit norm is
+dropped and counted.
 
 Episodes: with ``wait_for_policy`` the world is held at the episode's start (observations keep
 coming and /clock keeps running, so nodes on sim time tick) until the policy flies: the first
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from typing import Any
 
@@ -49,7 +54,9 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
 from liquid_ros import sim
+from liquid_ros.control.quadrotor import CF2X
 from liquid_ros.ros import messages as m
+from liquid_ros.ros.adapter_common import MissingMessagePackage
 from liquid_ros.ros.config import SIM_NODE_RANGES, SIM_NODE_READ_ONLY, SimNodeConfig
 from liquid_ros.ros.image_conversion import rgb_to_image_msg
 from liquid_ros.ros.params import (
@@ -60,6 +67,7 @@ from liquid_ros.ros.params import (
 from liquid_ros.ros.sim_bridge import SimBridge
 from liquid_ros.ros.usage import print_help_if_asked
 from liquid_ros.runtime.stacks import StackConversionError, accel_setpoint
+from liquid_ros.runtime.thrust_setpoints import attitude_target_setpoint
 
 STATUS_WAIT_S = 120.0
 """Wall seconds after the first command to wait for the policy's mode 'policy' (a cold numba
@@ -98,6 +106,10 @@ class SimNode(Node):
         if cfg.command_level == "acceleration":
             self._topic = cfg.cmd_accel_topic
             self.create_subscription(AccelStamped, self._topic, self._on_accel, m.COMMAND_QOS)
+        elif cfg.command_level in ("attitude_thrust", "rates_thrust"):
+            self._topic = cfg.cmd_attitude_topic
+            self.create_subscription(m.attitude_target_type(), self._topic, self._on_attitude,
+                                     m.COMMAND_QOS)
         else:
             self._topic = cfg.cmd_topic
             self.create_subscription(WrenchStamped, self._topic, self._on_cmd, m.COMMAND_QOS)
@@ -135,6 +147,15 @@ class SimNode(Node):
                                       "frame 'odom')", throttle_duration_sec=2.0)
             return
         self._take(np.append(accel, yaw_rate))
+
+    def _on_attitude(self, msg: Any) -> None:
+        try:
+            values = attitude_target_setpoint(msg, self.cfg.command_level, CF2X.max_thrust)
+        except StackConversionError as exc:  # frame, type_mask, NaN, not a unit quaternion
+            self.bridge.stats["rejected_commands"] += 1
+            self.get_logger().warning(f"dropped a setpoint: {exc}", throttle_duration_sec=2.0)
+            return
+        self._take(values)
 
     def _take(self, values: np.ndarray) -> None:
         if not self.bridge.command(values):
@@ -263,7 +284,12 @@ def main(args: list[str] | None = None) -> None:
     if print_help_if_asked(args, "sim_node", __doc__):
         return
     rclpy.init(args=args)
-    node = SimNode()
+    try:
+        node = SimNode()
+    except MissingMessagePackage as exc:  # one line, not a traceback
+        print(f"sim_node: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        raise SystemExit(1) from None
     try:
         exit_when_done = node.get_parameter("exit_when_done").value
         while rclpy.ok() and not (exit_when_done and node.finished):

@@ -104,11 +104,25 @@ PX4_CUSTOM_MAIN_MODE_OFFBOARD = 6.0
 """``param2`` of DO_SET_MODE for offboard (px4_ros_com offboard_control example)."""
 
 
-def px4_offboard_control_mode(stamp_us: int) -> dict[str, Any]:
-    """OffboardControlMode fields of the heartbeat at the acceleration level."""
-    return {"timestamp": int(stamp_us), "position": False, "velocity": False,
-            "acceleration": True, "attitude": False, "body_rate": False,
-            "thrust_and_torque": False, "direct_actuator": False}
+PX4_MODE_FIELDS = {"acceleration": "acceleration", "attitude_thrust": "attitude",
+                   "rates_thrust": "body_rate"}
+"""Command level -> the OffboardControlMode flag that selects it (PX4 "Offboard Mode")."""
+
+
+def px4_offboard_control_mode(stamp_us: int, level: str = "acceleration") -> dict[str, Any]:
+    """OffboardControlMode fields of the heartbeat at ``level`` (one flag set).
+
+    Raises:
+        StackConversionError: A level PX4 offboard is not driven at here (wrench).
+    """
+    name = getattr(level, "value", level)
+    if name not in PX4_MODE_FIELDS:
+        raise StackConversionError(f"no PX4 offboard mode for level {name!r}")
+    out = {"timestamp": int(stamp_us), "position": False, "velocity": False,
+           "acceleration": False, "attitude": False, "body_rate": False,
+           "thrust_and_torque": False, "direct_actuator": False}
+    out[PX4_MODE_FIELDS[name]] = True
+    return out
 
 
 def px4_trajectory_setpoint(accel_enu: Any, yaw_rate: float, stamp_us: int) -> dict[str, Any]:

@@ -109,8 +109,9 @@ def test_mavros_launch_spec():
     assert {a[0] for a in launch_arguments("mavros")} >= {"mavros_ns", "checkpoint"}
     ad, pol = node_specs("mavros", {"mavros_ns": "/uav1/mavros", "use_sim_time": "true"})
     assert ad.executable == "mavros_adapter" and ad.parameters[0].endswith("mavros.yaml")
-    assert ad.parameters[1] == {"mavros_ns": "/uav1/mavros", "use_sim_time": True}
-    over = pol.parameters[1]
+    assert ad.parameters[1] == {"mavros_ns": "/uav1/mavros", "use_sim_time": True,
+                                "command_level": "acceleration"}
+    over = pol.parameters[-1]
     assert (over["output_type"], over["cmd_topic"], over["use_sim_time"]) == (
         "accel", "cmd_accel", True)
     assert not pol.remappings  # policy_node reads the adapter's relayed odom

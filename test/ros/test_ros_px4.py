@@ -53,14 +53,15 @@ def test_stack_launch_logic():
     assert sim.parameters[1]["command_level"] == "acceleration"
     assert sim.parameters[1]["cmd_accel_topic"] == bridge.parameters[1]["sim_cmd_topic"]
     assert bridge.parameters[1]["sim_odom_topic"] == "sim/odom"
-    over = pol.parameters[1]
+    over = pol.parameters[-1]
     assert (over["output_type"], over["cmd_topic"], over["use_sim_time"]) == (
         "accel", "cmd_accel", True)
     assert adapter.parameters[0].endswith("px4.yaml") and adapter.parameters[1]["use_sim_time"]
     adapter, pol = node_specs("px4", {"px4_namespace": "px4_1", "arm_and_offboard": "true"})
     assert adapter.parameters[1] == {"px4_namespace": "px4_1", "use_sim_time": False,
-                                     "arm_and_offboard": True}
-    assert pol.parameters[1]["output_type"] == "accel"
+                                     "arm_and_offboard": True,
+                                     "command_level": "acceleration"}
+    assert pol.parameters[-1]["output_type"] == "accel"
     cf, pol = node_specs("crazyflie", {"cf_prefix": "cf7"})
     assert cf.parameters[1]["odom_topic"] == "/cf7/odom" == dict(pol.remappings)["odom"]
     assert px4_topic("", "in/x") == "/fmu/in/x" and px4_topic("/px4_1/", "in/x") == \
