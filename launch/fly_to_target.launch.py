@@ -1,7 +1,8 @@
 """Launch sim_node + policy_node on the fly-to-target task (policy on sim time).
 
-Arguments: checkpoint, rate_hz, namespace, real_time_factor, seed, log_level. Example: `ros2
-launch liquid_ros fly_to_target.launch.py namespace:=drone1`. The arguments and nodes are
+Arguments: checkpoint, rate_hz, namespace, real_time_factor, seed, command_level (acceleration,
+attitude_thrust, rates_thrust or wrench), log_level. Example: `ros2 launch liquid_ros
+fly_to_target.launch.py command_level:=attitude_thrust`. The arguments and nodes are
 defined in liquid_ros.ros.launch_logic (tested without launch).
 """
 

@@ -1,6 +1,7 @@
 """Launch policy_node alone (a real robot or an external sim).
 
-Arguments: checkpoint, rate_hz, namespace, task, use_sim_time, use_leader, log_level. Example:
+Arguments: checkpoint, rate_hz, namespace, task, use_sim_time, use_leader, command_level
+(wrench, acceleration, attitude_thrust, rates_thrust: the message and topic), log_level. Example:
 `ros2 launch liquid_ros policy.launch.py namespace:=drone1`. The arguments and nodes are
 defined in liquid_ros.ros.launch_logic (tested without launch).
 """

@@ -316,3 +316,22 @@ def test_closed_loop_fly_to_target_at_thrust_level(level, stack):
     assert metrics["command_level"] == level and metrics["rejected_commands"] == 0
     assert metrics["commands"] > 20 and metrics["fallback_fraction"] < 0.05
     assert result["policy"]["errors"] == 0
+
+
+def test_stack_yaml_files_match_their_configs():
+    import yaml
+
+    from liquid_ros.ros import adapter_config as ac
+    from liquid_ros.ros.launch_logic import config_dir
+
+    for name, node, cls in (("px4.yaml", "px4_adapter", ac.Px4AdapterConfig),
+                            ("px4.yaml", "px4_sim_bridge", ac.Px4SimBridgeConfig),
+                            ("mavros.yaml", "mavros_adapter", ac.MavrosAdapterConfig),
+                            ("crazyflie.yaml", "crazyflie_adapter", ac.CrazyflieAdapterConfig)):
+        values = yaml.safe_load((config_dir() / name).read_text())[f"/**/{node}"][
+            "ros__parameters"]
+        cfg = cls(**values)  # every key a field, every value valid
+        assert cfg.command_level == "acceleration"
+    px4 = ac.Px4AdapterConfig(**yaml.safe_load((config_dir() / "px4.yaml").read_text())[
+        "/**/px4_adapter"]["ros__parameters"])
+    assert px4.max_thrust == CF2X.max_thrust and px4.vehicle_mass == CF2X.mass
