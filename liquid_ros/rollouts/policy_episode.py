@@ -169,12 +169,13 @@ def _odom(info: dict[str, Any], prefix: str = "") -> Any:
 def observe(pilot: Any, obs: dict[str, Any], info: dict[str, Any], image: Any = None) -> Any:
     """Feed the env's observation to ``pilot`` as sim_node publishes it and tick once.
 
-    The camera image (``image`` replaces it, e.g. perturbed), the measured odometry and, in
-    the leader task, the leader's odometry, all received now (``info["time"]``).
+    The camera image (``image`` replaces it, e.g. perturbed), the measured odometry (stamped
+    with its measurement time, as sim_node's header stamp) and, in the leader task, the
+    leader's odometry, all received now (``info["time"]``).
     """
     now = float(info["time"])
     pilot.set_image(obs["image"] if image is None else image, now)
-    pilot.set_odom(_odom(info), now)
+    pilot.set_odom(_odom(info), now, stamp=info.get("odom_stamp"))
     if "leader_position" in info:
         pilot.set_leader(_odom(info, "leader"), now)
     return pilot.tick(now)

@@ -59,15 +59,11 @@ class PolicyNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._check_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.cfg: PolicyNodeConfig = dataclass_from_parameters(self, PolicyNodeConfig)
-        self.pilot: Any = None
-        self.startup: PilotStartup | None = None
+        self.pilot, self.startup, self.outputs, self.saliency = None, None, None, None
         self.inputs = PilotInputs(self.cfg, self.get_logger())
-        self.outputs: PilotOutputs | None = None
-        self.commands_sent, self._last_status, self.saliency = 0, {}, None
-        self.timer = self.diag_timer = None
-        self.subs: list[Any] = []
+        self.commands_sent, self._last_status, self._mode = 0, {}, "inactive"
+        self.timer, self.diag_timer, self.subs = None, None, []
         self.tick_log: deque[tuple[float, float]] = deque(maxlen=100_000)  # (wall start, compute)
-        self._mode = "inactive"
         self.create_service(SetBool, "~/pause", self._on_pause)
         self.create_service(Trigger, "~/emergency_stop", self._on_estop)
 
@@ -162,8 +158,8 @@ class PolicyNode(LifecycleNode):
 
     def _log_mode(self, mode: str, reason: str, error: bool = False) -> None:
         if mode != self._mode:  # rclpy fixes a severity per call site: one line each
-            log, text = self.get_logger(), f"mode {self._mode} -> {mode}" + (
-                f" ({reason})" if reason else "")
+            log, text = self.get_logger(), f"mode {self._mode} -> {mode}"
+            text += f" ({reason})" if reason else ""
             if error:
                 log.error(text)
             elif mode in ("policy", "warmup"):

@@ -237,7 +237,9 @@ class SimNode(Node):
         self.pub_clock.publish(Clock(clock=stamp))
         info = b.info
         odom = Odometry()
-        odom.header.stamp, odom.header.frame_id, odom.child_frame_id = stamp, "odom", "base_link"
+        measured = info.get("odom_stamp", b.time) + self._t_offset  # when it was measured
+        odom.header.stamp = Time(nanoseconds=int(round(measured * 1e9))).to_msg()
+        odom.header.frame_id, odom.child_frame_id = "odom", "base_link"
         self.pub_odom.publish(m.odom_to_msg(odom, info["position"], info["quaternion"],
                                             info["velocity"], info["omega"]))
         img = rgb_to_image_msg(b.obs["image"], Image())

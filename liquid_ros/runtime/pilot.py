@@ -41,12 +41,13 @@ from liquid_ros.control.controller import (
     hover_accel,
     land_accel,
 )
+from liquid_ros.control.levels import CommandLevel
 from liquid_ros.control.quadrotor import CF2X, QuadrotorParams
 from liquid_ros.control.rotation import yaw_from_quat
 from liquid_ros.runtime.command import Command, Mode, PolicyStep
 from liquid_ros.runtime.config import PilotSettings, PolicyNodeConfig
 from liquid_ros.runtime.decoding import OdomSample
-from liquid_ros.runtime.levels import last_resort, level_setpoint
+from liquid_ros.runtime.levels import SetpointObserver, last_resort, level_setpoint
 from liquid_ros.safety.robust import predict_full_state, predict_state
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -115,6 +116,11 @@ class Pilot:
         self._yaw_synced = False
         self.policy_period = max(0.0, float(policy_period))
         self.torque_lag = max(0.0, float(torque_lag))
+        cc = getattr(controller, "config", None)
+        self.setpoint_observer = SetpointObserver(
+            getattr(cc, "observer_time_constant", 0.3), getattr(cc, "observer_limit", 4.0),
+            getattr(cc, "disturbance_observer", True) and self.level == CommandLevel.ACCELERATION)
+        """Disturbance left by the flight controller at the acceleration level."""
         self._action: np.ndarray | None = None  # last policy action, held between steps
         self._since_step = 0.0
 
@@ -126,6 +132,7 @@ class Pilot:
         self._sync_yaw()
         self._t_last, self._hold, self._t_start, self._action = None, None, None, None
         self._sent.clear()
+        self.setpoint_observer.reset()
         self.estop = False
         self.last_step = None
 
@@ -149,6 +156,9 @@ class Pilot:
             yaw = self.controller.yaw_des
             self.controller = controller
             self.controller.reset(yaw)
+            cc, obs = controller.config, self.setpoint_observer
+            obs.tau, obs.limit = cc.observer_time_constant, cc.observer_limit
+            obs.enabled = cc.disturbance_observer and self.level == CommandLevel.ACCELERATION
 
     def set_image(self, image: np.ndarray, now: float) -> None:
         """Store an RGB image (H, W, 3) uint8 already at the policy's input size."""
@@ -168,6 +178,11 @@ class Pilot:
         """Store a validated leader odometry sample (``stamp`` as in :meth:`set_odom`)."""
         self.leader, self.t_leader = odom, now
         self.stamp_leader = _stamp(stamp, now)
+
+    @property
+    def now(self) -> float:
+        """Time (s) of the tick being run."""
+        return self._now
 
     def ages(self, now: float) -> dict[str, float]:
         """Seconds since each input was received (inf if never)."""
@@ -280,6 +295,7 @@ class Pilot:
         if not self._yaw_synced:
             self._sync_yaw()
         (pos, vel, quat, omega), lp, lv, age = self._predicted()
+        self.setpoint_observer.update(self.stamp_odom, self.odom.velocity)
         nominal, yaw_rate, step = np.zeros(4, np.float32), 0.0, None
         gains = None
         if mode == Mode.POLICY:
@@ -326,8 +342,10 @@ class Pilot:
         self._sent.append((self._now, accel.copy(), torque))
         status = {"mode": mode, "reason": reason, "accel": accel, "stage1": s1, "stage2": s2,
                   "violated": list(s1.get("violated", [])), "odom_age": age,
-                  "disturbance": np.asarray(getattr(self.controller, "disturbance",
-                                                    np.zeros(3)), float).copy()}
+                  "disturbance": (self.setpoint_observer.estimate.copy()
+                                  if self.setpoint_observer.enabled else
+                                  np.asarray(getattr(self.controller, "disturbance",
+                                                     np.zeros(3)), float).copy())}
         return Command(self.level, values, wrench, accel, yaw_rate, nominal, mode, reason, dt,
                        step, status)
 

@@ -128,6 +128,8 @@ class Conditions:
         self.odometry.reset((0.0, state))
         self.odometry.offer(0.0, (0.0, state))
         self._seen = (-1, {})
+        self.odom_stamp = 0.0
+        """Measurement time (s) of the odometry :meth:`measured` last returned."""
         first = self.measured(0.0)
         self.camera = DelayLine(episode.camera_latency)
         self.camera_active = episode.camera_latency > 0.0
@@ -189,6 +191,7 @@ class Conditions:
         the bias random walk sampled only at those times has the same law).
         """
         key, (t_sample, state) = self.odometry.sample(t)
+        self.odom_stamp = float(t_sample)
         if key != self._seen[0]:
             # Fresh arrays already (the noise's, or the recorded state's copies), never
             # handed out without a copy (DroneEnv.measured_state): no copy needed here.

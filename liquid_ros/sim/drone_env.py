@@ -72,10 +72,10 @@ class DroneEnv(gym.Env):
 
     Measured and true state: the observation's ``state`` and ``info``'s ``position``,
     ``velocity``, ``quaternion`` and ``omega`` are the odometry as the robot would receive it
-    (delayed, at its rate, noisy when so configured); ``info["true_position"]``,
-    ``true_velocity``, ``true_quaternion`` and ``true_omega`` are the truth, which task
-    scoring, metrics, ``altitude``, ``distance`` and the privileged experts use. Without
-    randomisation both are equal. ``info["conditions"]`` summarises the episode's draws.
+    (delayed, at its rate, noisy), measured at ``info["odom_stamp"]``; ``true_position``,
+    ``true_velocity``, ``true_quaternion`` and ``true_omega`` are the truth, which scoring,
+    metrics, ``altitude``, ``distance`` and the experts use (equal without randomisation).
+    ``info["conditions"]`` summarises the episode's draws.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
@@ -380,6 +380,7 @@ class DroneEnv(gym.Env):
             info["conditions"] = self.conditions.episode.as_info()
         if self.onboard is not None:
             info.update(self.onboard.info())
+        info["odom_stamp"] = s.time if self._measured is None else self.conditions.odom_stamp
         info.update({
                 "altitude": float(s.pos[2]), "time": s.time, "wrench": np.array(wrench),
                 "reward_terms": {k: v for k, v in terms.items()
