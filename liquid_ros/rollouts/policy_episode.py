@@ -119,7 +119,8 @@ class PolicyResult:
     metrics: dict[str, float]
     """The env's episode metrics."""
     violations: dict[str, int]
-    """Control ticks breaching each safety limit: ``altitude_floor``, ``crash``, ``collision``."""
+    """Control ticks breaching each safety limit: ``altitude_floor``, ``crash``, ``collision``,
+    ``speed`` (true speed over the filter's ``speed_max``)."""
     interventions: int
     """Control ticks where the filter changed the nominal command."""
     mean_intervention: float
@@ -259,7 +260,8 @@ class PolicyEpisode:
             obs, info = env.reset(seed=int(seed))
             pilot.reset()
             rec, hidden, times, pos_log, goal_log = Recorder(), [], [], [], []
-            violations = {"altitude_floor": 0, "crash": 0, "collision": 0}
+            violations = {"altitude_floor": 0, "crash": 0, "collision": 0, "speed": 0}
+            speed_max = settings.safety.speed_max
             interventions = fallbacks = ticks = 0
             total_int, min_leader, done = 0.0, float("inf"), False
             leader = "leader_position" in info
@@ -289,6 +291,9 @@ class PolicyEpisode:
                 ticks += 1
                 violations["altitude_floor"] += int(info["altitude"] < floor)
                 violations["collision"] += int(bool(info.get("collision", False)))
+                if speed_max is not None:  # the true speed over the filter's limit
+                    violations["speed"] += int(
+                        float(np.linalg.norm(info["true_velocity"])) > speed_max)
                 if leader:
                     min_leader = min(min_leader, float(np.linalg.norm(
                         np.asarray(info["true_position"]) - info["leader_position"])))
