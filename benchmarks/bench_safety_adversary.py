@@ -1,7 +1,9 @@
 """Adversarial pilot through the policy node's own chain, in the full PyBullet simulation.
 
-The pilot replaces the policy inside :class:`liquid_ros.runtime.pilot.Pilot` (stage 1
--> AccelerationController -> stage 2, exactly what ``policy_node`` runs) and pushes full scale
+The pilot replaces the policy inside :class:`liquid_ros.runtime.pilot.Pilot` (stage 1 ->
+the command level: acceleration setpoints to the simulated flight controller by default, or
+AccelerationController -> stage 2 with ``--level wrench``; exactly what ``policy_node`` runs)
+and pushes full scale
 at one constraint per episode while flipping its yaw rate between +-2 rad/s every 0.1-0.4 s:
 
 - ``floor``, ``ceiling``, ``fence``, ``sphere``, ``leader``: straight at that constraint;
@@ -108,7 +110,8 @@ class Adversary:
 
 def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
                 mass_scale: float = 1.0, latency: float = 0.0, wind: float = 0.0,
-                seconds: float = 5.0, overrides: dict | None = None) -> dict[str, float]:
+                seconds: float = 5.0, overrides: dict | None = None,
+                level: str = "wrench") -> dict[str, float]:
     """One episode; returns the worst depth per constraint.
 
     The depth is ``-min b`` over the episode (m; m/s for ``speed``): positive for a crossing,
@@ -129,7 +132,8 @@ def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
                   side=np.array([math.cos(side_ang), math.sin(side_ang), 0.0]))
     safety = SafetyFilter(cfg if filtered else open_loop_config(), CF2X)
     node_cfg = PolicyNodeConfig(rate_hz=env.unwrapped.control_hz, use_leader=True,
-                                input_timeout=max(0.2, 3.0 * latency))
+                                input_timeout=max(0.2, 3.0 * latency),
+                                output_type="wrench" if level == "wrench" else "accel")
     loop = Pilot(pilot, safety, AccelerationController(CF2X), node_cfg, CF2X)
     image = np.zeros((8, 8, 3), np.uint8)
     task = env.unwrapped.task
@@ -150,7 +154,8 @@ def run_episode(env: LeaderFollowEnv, seed: int, attack: str, filtered: bool,
         loop.set_odom(own, t, stamp=stamp - sim.time + t)
         loop.set_leader(lead, t, stamp=stamp - sim.time + t)
         res = loop.tick(t)
-        _, _, terminated, _, _ = env.step_wrench(res.wrench)
+        _, _, terminated, _, _ = (env.step_wrench(res.wrench) if level == "wrench"
+                                  else env.step_setpoint(res.values))
         t += 1.0 / env.unwrapped.control_hz
         lp, lv, _ = task.leader_state(sim.time)
         vals = barrier_values(sim.pos[None], sim.vel[None], cfg, lp[None], lv[None])[0]
@@ -179,16 +184,21 @@ def summarise(results: list[dict[str, float]]) -> dict[str, tuple[float, float, 
 
 
 def run(episodes: int, filtered: bool, mass_scale: float = 1.0, latency: float = 0.0,
-        wind: float = 0.0, seed0: int = 1000, overrides: dict | None = None
-        ) -> tuple[list[dict[str, float]], list[str]]:
-    """``episodes`` episodes cycling through :data:`ATTACKS`; returns results and attacks."""
-    env = LeaderFollowEnv(camera=False, episode_seconds=5.0)
+        wind: float = 0.0, seed0: int = 1000, overrides: dict | None = None,
+        level: str = "wrench") -> tuple[list[dict[str, float]], list[str]]:
+    """``episodes`` episodes cycling through :data:`ATTACKS`; returns results and attacks.
+
+    ``level``: ``wrench`` (the pilot's controller and stage 2, straight to the mixer) or
+    ``acceleration`` (setpoints to the simulated flight controller, as the launch files fly).
+    """
+    env = LeaderFollowEnv(camera=False, episode_seconds=5.0,
+                          command_level=None if level == "wrench" else level)
     results, attacks = [], []
     try:
         for k in range(episodes):
             attack = ATTACKS[k % len(ATTACKS)]
             results.append(run_episode(env, seed0 + k, attack, filtered, mass_scale, latency,
-                                       wind, overrides=overrides))
+                                       wind, overrides=overrides, level=level))
             attacks.append(attack)
     finally:
         env.close()
@@ -205,11 +215,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1000, help="seed of the first episode")
     ap.add_argument("--unfiltered-episodes", type=int, default=None,
                     help="episodes without the filter (default: --episodes)")
+    ap.add_argument("--level", choices=("wrench", "acceleration"), default="acceleration",
+                    help="command level of the pilot (acceleration: through the simulated "
+                         "flight controller, the launch files' default)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="override SafetyConfig fields of the filtered run, e.g. gain_p1=2")
     args = ap.parse_args()
     overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
-    print(f"episodes {args.episodes} from seed {args.seed}, {overrides or ''} mass "
+    print(f"{args.level} level, episodes {args.episodes} from seed {args.seed}, "
+          f"{overrides or ''} mass "
           f"x{args.mass_scale}, latency {args.latency} s, wind {args.wind} N; crossings per "
           f"100 episodes (> {DEPTH_TOL} m | any), worst depth")
     n_open = args.episodes if args.unfiltered_episodes is None else args.unfiltered_episodes
@@ -218,7 +232,7 @@ def main() -> None:
             continue
         t0 = time.perf_counter()
         results, attacks = run(n, filtered, args.mass_scale, args.latency, args.wind,
-                               args.seed, overrides)
+                               args.seed, overrides, args.level)
         label = "filtered" if filtered else "unfiltered"
         print(f"{label} ({n} episodes, {time.perf_counter() - t0:.0f} s)")
         for key, (deep, anyc, depth) in summarise(results).items():

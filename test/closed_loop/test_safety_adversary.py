@@ -51,3 +51,15 @@ def test_filter_holds_under_latency_mass_error_and_wind(bench):
     assert np.all(depths <= bench.DEPTH_TOL), dict(zip(bench.ATTACKS, depths, strict=True))
     speed = np.array([r["speed"] for r in results])
     assert np.all(speed <= 0.05), speed  # the speed limit holds too (m/s)
+
+
+@pytest.mark.slow
+def test_filter_holds_at_the_acceleration_level_under_shifts(bench):
+    """The launch files' chain: setpoints to the simulated flight controller, shifts on."""
+    n = len(bench.ATTACKS)
+    results, _ = bench.run(n, True, mass_scale=1.2, latency=0.04, wind=0.05, seed0=4000,
+                           level="acceleration")
+    depths = _position_depths(results)
+    assert np.all(depths <= bench.DEPTH_TOL), dict(zip(bench.ATTACKS, depths, strict=True))
+    unfiltered, _ = bench.run(n, False, seed0=4000, level="acceleration")
+    assert (_position_depths(unfiltered) > bench.DEPTH_TOL).mean() >= 0.5
