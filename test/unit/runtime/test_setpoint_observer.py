@@ -10,8 +10,12 @@ from liquid_ros.runtime.levels import RESPONSE_TIME, SetpointObserver
 
 
 def _fly(obs: SetpointObserver, commands, disturbance: np.ndarray, dt: float = 0.02,
-         compensate: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A flight controller reaching its setpoint with a first-order lag, plus a disturbance."""
+         compensate: bool = True, link_ticks: int = 2) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A flight controller reaching its setpoint with a first-order lag, plus a disturbance.
+
+    Setpoints reach it ``link_ticks`` ticks after they are sent (2 x 0.02 s: the observer's
+    default COMMAND_DELAY).
+    """
     vel, achieved, sent_log = np.zeros(3), np.zeros(3), []
     k = math.exp(-dt / RESPONSE_TIME)
     substeps = 20
@@ -20,8 +24,9 @@ def _fly(obs: SetpointObserver, commands, disturbance: np.ndarray, dt: float = 0
         setpoint = cmd - obs.estimate if compensate else cmd
         obs.sent(t * dt, setpoint)
         sent_log.append(setpoint)
+        acting = sent_log[t - link_ticks] if t >= link_ticks else np.zeros(3)
         for _ in range(substeps):  # the plant between two odometry samples
-            achieved = setpoint + (achieved - setpoint) * k ** (1 / substeps)
+            achieved = acting + (achieved - acting) * k ** (1 / substeps)
             vel = vel + (achieved + disturbance) * dt / substeps
     return vel, sent_log
 
@@ -42,9 +47,10 @@ def test_its_own_lag_is_not_a_disturbance():
     obs = SetpointObserver(tau=0.3)
     _fly(obs, cmds, np.zeros(3))
     assert np.linalg.norm(obs.estimate) < 0.05
-    naive = SetpointObserver(tau=0.3, response=0.0)  # the lag taken for a disturbance
-    _fly(naive, cmds, np.zeros(3))
-    assert np.linalg.norm(naive.estimate) > 5 * np.linalg.norm(obs.estimate)
+    for naive in (SetpointObserver(tau=0.3, response=0.0),  # the lag taken for disturbance
+                  SetpointObserver(tau=0.3, delay=0.0)):  # the link delay, too
+        _fly(naive, cmds, np.zeros(3))
+        assert np.linalg.norm(naive.estimate) > 5 * np.linalg.norm(obs.estimate)
 
 
 def test_limit_gaps_and_disabled():
