@@ -129,6 +129,33 @@ def env_settings(env_kwargs: dict[str, Any] | None, action_repeat: int) -> dict[
     return kwargs
 
 
+def setpoint_observer(env: Any) -> Any:
+    """The pilot's disturbance observer for an env flown at the acceleration level, else None.
+
+    Expert demonstrations fly the way the pilot will: at the acceleration level the setpoint
+    sent is the expert's acceleration less the disturbance the flight controller leaves
+    (:class:`~liquid_ros.runtime.levels.SetpointObserver`, same settings), while the label
+    stays the expert's own acceleration, the one the policy learns and the pilot corrects.
+    """
+    from liquid_ros.control.levels import CommandLevel
+    from liquid_ros.runtime.levels import SetpointObserver
+
+    level = getattr(env.unwrapped, "command_level", None)
+    return SetpointObserver() if level == CommandLevel.ACCELERATION else None
+
+
+def compensated(observer: Any, action: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+    """``action`` (4,) with the observer's disturbance estimate taken off its acceleration."""
+    if observer is None:
+        return action
+    now = float(info["time"])
+    observer.update(float(info.get("odom_stamp", now)), info["velocity"])
+    out = np.array(action, dtype=np.float64)
+    out[:3] = np.clip(out[:3] - observer.estimate, ACTION_LOW[:3], ACTION_HIGH[:3])
+    observer.sent(now, out[:3])
+    return out.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ExpertEpisode:
     """Fly the privileged expert with exploration noise; record an :class:`Episode`.
@@ -159,6 +186,7 @@ class ExpertEpisode:
             rec = Recorder()
             last_t = -period
             done = False
+            observer = setpoint_observer(env)
             while not done:
                 t = float(info.get("time", last_t + period))
                 label = np.asarray(env.unwrapped.expert_action(), np.float32)
@@ -169,7 +197,8 @@ class ExpertEpisode:
                         goals=goal_of(info))
                 last_t = t
                 for _ in range(self.action_repeat):
-                    obs, _, terminated, truncated, info = env.step(executed)
+                    obs, _, terminated, truncated, info = env.step(
+                        compensated(observer, executed, info))
                     done = bool(terminated or truncated)
                     if done:
                         break

@@ -13,7 +13,8 @@ def test_tiny_recipe_runs_every_stage_and_resumes_after_an_interruption(tmp_path
             "--workers", "1", "--no-progress"]
     assert main(argv) == 0
     first = capsys.readouterr().out
-    stages = ["collect", "train", "dagger_1", "eval_clean", "eval_preset"]
+    stages = ["collect_clean", "collect_preset", "stage_1", "stage_2", "eval_clean",
+              "eval_preset"]
     for name in stages:
         assert f"recipe: {name} finished" in first
         assert (out / "stages" / f"{name}.json").is_file()
@@ -22,7 +23,7 @@ def test_tiny_recipe_runs_every_stage_and_resumes_after_an_interruption(tmp_path
     assert set(report["stage_seconds"]) == set(stages)
     assert (out / "policy.pt").is_file()
     # the learner's DAgger episodes flew at the acceleration level under the preset
-    manifest = json.loads((out / "dagger_1" / "dagger" / "round_1" / "manifest.json")
+    manifest = json.loads((out / "stage_2" / "dagger" / "round_1" / "manifest.json")
                           .read_text())
     assert manifest["rollout_env_kwargs"]["command_level"] == "acceleration"
     assert manifest["rollout_env_kwargs"]["domain_randomization"] == "default"
