@@ -74,6 +74,8 @@ class Recipe:
     """Sequences per batch."""
     eval_episodes: int = 50
     """Held-out episodes per evaluation (seeds 100000..)."""
+    init_shipped: bool = False
+    """Start from the shipped checkpoint of the task (fine-tuning) instead of from scratch."""
 
 
 _SHORT = {"timeout": 6}  # a failed fly_to_target rollout ends after 6 s instead of 10
@@ -92,6 +94,11 @@ RECIPES: dict[str, dict[str, Recipe]] = {
     "leader_follow": {
         "default": Recipe(clean_episodes=40, preset_episodes=120, seq_len=64, stages=(
             Stage(20, 5e-3), Stage(0, 5e-3, 30, 4), Stage(0, 5e-3, 30, 4))),
+        # the shipped follower, fine-tuned on the preset's scenes and dynamics with DAgger
+        "finetune": Recipe(clean_episodes=40, preset_episodes=120, seq_len=64,
+                           init_shipped=True, stages=(
+                               Stage(3, 1e-3, 40, 3), Stage(0, 1e-3, 40, 3),
+                               Stage(0, 7e-4, 40, 3))),
         "tiny": Recipe(clean_episodes=1, preset_episodes=1, seq_len=16, eval_episodes=1,
                        stages=(Stage(1, 5e-3), Stage(0, 3e-3, 1, 1))),
     },
@@ -216,6 +223,10 @@ def run_recipe(cfg: RecipeConfig, backend: Any = None, log: Any = print) -> dict
                 "dagger": log_["dagger_rounds"]}
 
     ckpt: str | None = None
+    if recipe.init_shipped:
+        from liquid_ros.runtime.policy_source import shipped_checkpoint
+
+        ckpt = str(shipped_checkpoint(cfg.task))
     for k, stage in enumerate(recipe.stages, start=1):
         res = stages.run(f"stage_{k}", lambda k=k, stage=stage, init=ckpt: do_stage(
             k, stage, init), log)
