@@ -30,11 +30,7 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         cfg, backend_cfg = parse_args(argv)
-        backend = backend_cfg.make()
-        try:
-            manifest, report = run_collect(cfg, backend)
-        finally:
-            backend.close()
+        manifest, report = backend_cfg.run(lambda backend: run_collect(cfg, backend))
     except (ValueError, ImportError, ConnectionError) as err:
         return fail("collect", err)
     for f in report.failures:

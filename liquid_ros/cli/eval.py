@@ -49,11 +49,7 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         cfg, backend_cfg = parse_args(argv)
-        backend = backend_cfg.make()
-        try:
-            summary, results = run_eval(cfg, backend)
-        finally:
-            backend.close()
+        summary, results = backend_cfg.run(lambda backend: run_eval(cfg, backend))
     except (ValueError, ImportError, ConnectionError) as err:
         return fail("eval", err)
     if not cfg.json:

@@ -160,7 +160,20 @@ class _Worker:
         self.conn.close()
 
 
-class ProcessBackend:
+class ClosingBackend:
+    """``with backend:`` closes it on the way out (both back ends)."""
+
+    def close(self) -> None:  # noqa: D102 - overridden
+        pass
+
+    def __enter__(self) -> ClosingBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ProcessBackend(ClosingBackend):
     """Episodes in local worker processes that survive dead and hung workers.
 
     Each worker runs one episode at a time, so the parent always knows which seed a worker
@@ -188,12 +201,6 @@ class ProcessBackend:
 
     def close(self) -> None:
         """Nothing to release: workers live only inside :meth:`submit_all`."""
-
-    def __enter__(self) -> ProcessBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def submit_all(self, fn: EpisodeFn, seeds: list[int]) -> Iterator[EpisodeOutcome]:
         """Run one attempt of ``fn`` for each seed; yield outcomes in completion order.

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from liquid_ros.rollouts.backends import (
+    ClosingBackend,
     _attempt,
     _check_timeout,
     _check_workers,
@@ -49,7 +50,7 @@ def _import_path() -> str:
     return os.pathsep.join(p for p in dict.fromkeys(paths) if os.path.isdir(p))
 
 
-class RayBackend:
+class RayBackend(ClosingBackend):
     """Episodes as Ray tasks, on a local Ray instance or a Ray cluster.
 
     At most ``workers`` episodes are in flight, each a task of one CPU that Ray does not retry
@@ -107,12 +108,6 @@ class RayBackend:
         if self._owns_ray and self._ray.is_initialized():
             self._ray.shutdown()
         self._owns_ray = False
-
-    def __enter__(self) -> RayBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def submit_all(self, fn: EpisodeFn, seeds: list[int]) -> Iterator[EpisodeOutcome]:
         """Run one attempt of ``fn`` for each seed; yield outcomes in completion order.

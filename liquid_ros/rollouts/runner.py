@@ -141,6 +141,14 @@ class BackendConfig:
 
         return make_backend(self.workers, self.ray, timeout=self.episode_timeout)
 
+    def run(self, work: Callable[[Any], Any]) -> Any:
+        """``work(backend)`` on a back end made for it, closed afterwards whatever happens."""
+        backend = self.make()
+        try:
+            return work(backend)
+        finally:
+            backend.close()
+
 
 def run_episodes(
     fn: EpisodeFn,

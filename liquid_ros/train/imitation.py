@@ -175,12 +175,8 @@ def train(cfg: ImitationConfig, backend: BackendConfig | None = None,
     for k in range(1, cfg.dagger_rounds + 1):
         seeds = [cfg.dagger_seed + 10_000 * k + i for i in range(cfg.dagger_episodes)]
         fn = PolicyEpisode(cfg.task, str(ckpt), dagger_kwargs, action_repeat, record=True)
-        runner = backend.make()
-        try:
-            report = run_episodes(fn, seeds, runner, progress=cfg.progress,
-                                  desc=f"DAgger round {k}")
-        finally:
-            runner.close()
+        report = backend.run(lambda runner, fn=fn, seeds=seeds, k=k: run_episodes(
+            fn, seeds, runner, progress=cfg.progress, desc=f"DAgger round {k}"))
         for f in report.failures:
             print(f"DAgger episode seed {f.seed} failed to run: {f.error}", file=sys.stderr)
         results = report.ordered()

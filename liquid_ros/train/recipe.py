@@ -185,12 +185,9 @@ def run_recipe(cfg: RecipeConfig, backend: Any = None, log: Any = print) -> dict
 
     def do_collect(folder: Path, episodes: int, seed: int, env: dict[str, Any]
                    ) -> dict[str, Any]:
-        runner = backend.make()
-        try:
-            manifest, report = collect(cfg.task, episodes, folder, seed=seed, env_kwargs=env,
-                                       progress=cfg.progress, backend=runner)
-        finally:
-            runner.close()
+        manifest, report = backend.run(lambda runner: collect(
+            cfg.task, episodes, folder, seed=seed, env_kwargs=env, progress=cfg.progress,
+            backend=runner))
         if report.failures:
             raise RuntimeError(f"collect: {len(report.failures)} episodes failed "
                                f"(first: {report.failures[0].error})")
@@ -235,12 +232,9 @@ def run_recipe(cfg: RecipeConfig, backend: Any = None, log: Any = print) -> dict
             sets.append(str(out / f"stage_{k}" / "dagger" / "round_1"))
 
     def do_eval(env: dict[str, Any]) -> dict[str, Any]:
-        runner = backend.make()
-        try:
-            summary, _ = evaluate(cfg.task, ckpt, recipe.eval_episodes, EVAL_SEED,
-                                  env_kwargs=env, progress=cfg.progress, backend=runner)
-        finally:
-            runner.close()
+        summary, _ = backend.run(lambda runner: evaluate(
+            cfg.task, ckpt, recipe.eval_episodes, EVAL_SEED, env_kwargs=env,
+            progress=cfg.progress, backend=runner))
         return summary
 
     clean = stages.run("eval_clean", lambda: do_eval(CLEAN_ENV), log)
