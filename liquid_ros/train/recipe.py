@@ -79,15 +79,16 @@ class Recipe:
 
 
 _SHORT = {"timeout": 6}  # a failed fly_to_target rollout ends after 6 s instead of 10
+_FTT = (Stage(15, 5e-3), Stage(0, 5e-3, 40, 5), Stage(0, 5e-3, 40, 5),
+        Stage(8, 3e-3, 40, 5, dagger_extra=_SHORT), Stage(0, 3e-3, 40, 5, dagger_extra=_SHORT),
+        Stage(0, 1e-3, 40, 3, "clean", dagger_extra=_SHORT))
 
 RECIPES: dict[str, dict[str, Recipe]] = {
     "fly_to_target": {
         # the schedule that gave 94-96 % under the preset (issue 17, exploration)
-        "default": Recipe(clean_episodes=100, preset_episodes=200, stages=(
-            Stage(15, 5e-3), Stage(0, 5e-3, 40, 5), Stage(0, 5e-3, 40, 5),
-            Stage(8, 3e-3, 40, 5, dagger_extra=_SHORT), Stage(0, 3e-3, 40, 5,
-                                                               dagger_extra=_SHORT),
-            Stage(0, 1e-3, 40, 3, "clean", dagger_extra=_SHORT))),
+        "default": Recipe(clean_episodes=100, preset_episodes=200, stages=_FTT),
+        # the same for the papers' LTC on the same NCP wiring (liquid-ros train --model ncp)
+        "ltc": Recipe(clean_episodes=100, preset_episodes=200, stages=_FTT, model="ncp"),
         "tiny": Recipe(clean_episodes=2, preset_episodes=2, seq_len=16, eval_episodes=2,
                        stages=(Stage(1, 5e-3), Stage(0, 3e-3, 2, 1, dagger_extra=_SHORT))),
     },
