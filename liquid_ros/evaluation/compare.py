@@ -1,7 +1,7 @@
 """Every model family on the same data, budget and conditions: ``liquid-ros compare``.
 
-For one task: the recipe's ``collect`` stage (its episodes under the randomisation preset at
-the acceleration level; for leader_follow without figure-eight leaders), or given datasets;
+For one task: the recipe's collection (its clean and preset expert episodes at the
+acceleration level; for leader_follow without figure-eight leaders), or given datasets;
 then for each family and training seed the same training (:func:`liquid_ros.train.imitation.
 train` with the recipe's learning rate, sequence length and batch, only ``model`` and
 ``seed`` differ): ``steps`` gradient steps of behaviour cloning, then ``dagger_rounds`` DAgger
@@ -9,7 +9,7 @@ rounds of ``dagger_steps`` steps each, so every family gets exactly the same num
 gradient steps. Each checkpoint then flies the same held-out seeds in every condition of
 :mod:`liquid_ros.evaluation.conditions` through the one Pilot, safety filter on.
 
-Everything is a stage with one JSON file under ``OUT/stages`` (``collect``,
+Everything is a stage with one JSON file under ``OUT/stages`` (``collect_clean``,
 ``train_<family>_s<seed>``, ``eval_<family>_s<seed>_<condition>``): running the same command
 again skips what finished, and an evaluation whose checkpoint changed since is flown again.
 Episodes run on the rollout back end (local processes or Ray). Writes ``OUT/compare.json``,
@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from liquid_ros.evaluation.conditions import (
+    CLEAN,
     PRESET,
     TASKS,
     TRAIN_FAMILIES,
     Condition,
     conditions_for,
     flight,
+    is_held_out,
 )
 from liquid_ros.evaluation.stats import rate
 from liquid_ros.rollouts.runner import BackendConfig
@@ -50,13 +52,15 @@ class CompareConfig:
     task: str = field(metadata={"cli": {"choices": list(TASKS)}})
     """fly_to_target or leader_follow."""
     out: str
-    """Output folder (data/, runs/, stages/, compare.md, compare.json, compare.png)."""
+    """Output folder (data_clean/, data_preset/, runs/, stages/, compare.md, .json, .png)."""
     recipe: str = "default"
     """Recipe whose collection, learning rates, sequence length and batch are used."""
     data: tuple[str, ...] = ()
     """Dataset folder(s) to train on instead of collecting (e.g. a recipe's OUT/data)."""
-    collect_episodes: int | None = None
-    """Expert episodes to collect (default: the recipe's)."""
+    clean_episodes: int | None = None
+    """Expert episodes to collect on the nominal simulator (default: the recipe's)."""
+    preset_episodes: int | None = None
+    """Expert episodes to collect under the preset (default: the recipe's)."""
     families: tuple[str, ...] = field(default=FAMILIES,
                                       metadata={"cli": {"choices": list(FAMILIES)}})
     """Model families."""
@@ -71,7 +75,8 @@ class CompareConfig:
     dagger_episodes: int | None = None
     """Learner episodes per DAgger round (default: the recipe's)."""
     lr: float | None = None
-    """Learning rate of behaviour cloning (default: the recipe's; DAgger: its dagger_lr)."""
+    """Learning rate of behaviour cloning (default: the recipe's first stage's; DAgger
+    rounds use the recipe's first DAgger stage's)."""
     episodes: int = 50
     """Held-out episodes per (family, seed, condition)."""
     conditions: tuple[str, ...] = ()
@@ -104,7 +109,8 @@ class CompareConfig:
 
     def training(self) -> dict[str, Any]:
         """The settings every training of this OUT must share (checked on resume)."""
-        keys = ("task", "recipe", "data", "collect_episodes", "steps", "dagger_rounds",
+        keys = ("task", "recipe", "data", "clean_episodes", "preset_episodes", "steps",
+                "dagger_rounds",
                 "dagger_steps", "dagger_episodes", "lr")
         return {k: json.loads(json.dumps(getattr(self, k))) for k in keys}
 
@@ -143,32 +149,51 @@ def check_settings(cfg: CompareConfig, out: Path) -> None:
         path.write_text(json.dumps(mine, indent=2) + "\n")
 
 
-def collect_env(task: str) -> dict[str, Any]:
-    """Env settings of compare's collection: the preset; leader_follow without figure-eight."""
-    env = dict(PRESET)
+def collect_env(task: str, base: dict[str, Any] = PRESET) -> dict[str, Any]:
+    """Env settings of compare's collection: ``base``; leader_follow without figure-eight."""
+    env = dict(base)
     if task == "leader_follow":
         env["family"] = list(TRAIN_FAMILIES)
     return env
 
 
 def _collect(cfg: CompareConfig, stages: Stages, runner: Any, log: Any) -> list[str]:
+    """The recipe's collection (clean episodes from seed 0, preset ones from 20000)."""
     if cfg.data:
         return list(cfg.data)
+    out = Path(cfg.out)
+    if stages.done("collect") is not None:  # a run started before the two-part collection
+        return [str(out / "data")]
     from liquid_ros.rollouts.collect import collect
 
-    n = cfg.collect_episodes or RECIPES[cfg.task][cfg.recipe].collect_episodes
-    data = Path(cfg.out) / "data"
+    recipe = RECIPES[cfg.task][cfg.recipe]
+    sets = []
+    for name, n, seed, base in (
+            ("clean", cfg.clean_episodes or recipe.clean_episodes, 0, CLEAN),
+            ("preset", cfg.preset_episodes or recipe.preset_episodes, 20_000, PRESET)):
+        data, env = out / f"data_{name}", collect_env(cfg.task, base)
 
-    def work() -> dict[str, Any]:
-        _, report = collect(cfg.task, n, data, seed=0, env_kwargs=collect_env(cfg.task),
-                            progress=cfg.progress, backend=runner)
-        if report.failures:
-            raise RuntimeError(f"collect: {len(report.failures)} episodes failed (first: "
-                               f"{report.failures[0].error})")
-        return {"episodes": n, "env": collect_env(cfg.task)}
+        def work(n: int = n, data: Path = data, seed: int = seed, env: dict = env
+                 ) -> dict[str, Any]:
+            _, report = collect(cfg.task, n, data, seed=seed, env_kwargs=env,
+                                progress=cfg.progress, backend=runner)
+            if report.failures:
+                raise RuntimeError(f"collect: {len(report.failures)} episodes failed (first: "
+                                   f"{report.failures[0].error})")
+            return {"episodes": n, "env": env}
 
-    stages.run("collect", work, log)
-    return [str(data)]
+        if n > 0:
+            stages.run(f"collect_{name}", work, log)
+            sets.append(str(data))
+    return sets
+
+
+def _rates(recipe: Any) -> tuple[float, float, int]:
+    """(behaviour-cloning lr, DAgger lr, DAgger episodes) of a recipe's stages."""
+    dagger = [s for s in recipe.stages if s.dagger_episodes > 0]
+    first = recipe.stages[0]
+    return (first.lr, dagger[0].lr if dagger else first.lr,
+            dagger[0].dagger_episodes if dagger else 40)
 
 
 def run_folder(cfg: CompareConfig, family: str, seed: int) -> Path:
@@ -186,7 +211,7 @@ def bc_config(cfg: CompareConfig, data: list[str], family: str, seed: int
     from liquid_ros.train.trainer import TrainConfig
 
     recipe = RECIPES[cfg.task][cfg.recipe]
-    tc = TrainConfig(epochs=cfg.steps, max_steps=cfg.steps, lr=cfg.lr or recipe.lr,
+    tc = TrainConfig(epochs=cfg.steps, max_steps=cfg.steps, lr=cfg.lr or _rates(recipe)[0],
                      seq_len=recipe.seq_len, batch_size=recipe.batch_size, seed=seed)
     return imitation.ImitationConfig(
         task=cfg.task, data=tuple(data), out=str(run_folder(cfg, family, seed) / "bc"),
@@ -212,12 +237,13 @@ def train_one(cfg: CompareConfig, data: list[str], family: str, seed: int,
     for k in range(1, cfg.dagger_rounds + 1):
         round_dir = folder / f"dagger_{k}"
         rtc = dataclasses.replace(tc, epochs=0, max_steps=cfg.dagger_steps,
-                                  lr=recipe.dagger_lr)
+                                  lr=_rates(recipe)[1])
         rcfg = dataclasses.replace(
             icfg, data=tuple(sets), out=str(round_dir), train=rtc, init=str(ckpt),
             dagger_rounds=1, dagger_epochs=cfg.dagger_steps,
-            dagger_episodes=cfg.dagger_episodes or recipe.dagger_episodes,
-            dagger_seed=imitation.DAGGER_SEED_BASE * (seed + 1) + 100_000 * k)
+            dagger_episodes=cfg.dagger_episodes or _rates(recipe)[2],
+            dagger_seed=imitation.DAGGER_SEED_BASE * (seed + 1) + 100_000 * k,
+            dagger_env_kwargs=collect_env(cfg.task, PRESET))  # the learner flies the preset
         logs.append(imitation.train(rcfg, backend, command=f"{command} (DAgger round {k})"))
         ckpt = round_dir / "policy.pt"
         sets.append(str(round_dir / "dagger" / "round_1"))
@@ -312,5 +338,6 @@ def run(cfg: CompareConfig, backend: BackendConfig | None = None, log: Any = pri
     seconds = {p.stem: json.loads(p.read_text()).get("seconds", 0.0)
                for p in sorted(stages.dir.glob("*.json"))}
     return {"task": cfg.task, "config": dataclasses.asdict(cfg), "data": data,
-            "data_env": data_env, "conditions": [dataclasses.asdict(c) for c in conds],
+            "data_env": data_env, "conditions": [
+                {**dataclasses.asdict(c), "held_out": is_held_out(c, data_env)} for c in conds],
             "trained": trained, "evals": evals, "stage_seconds": seconds}

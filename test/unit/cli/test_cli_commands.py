@@ -26,9 +26,9 @@ FLAGS = {
     "eval": f"--task --checkpoint --episodes --seed --json --saliency --out --no-safety "
             f"--image-noise --brightness --env-arg --no-progress {BACKEND}",
     # issue 19 replaced compare's options (one task, seeds, step budget, conditions)
-    "compare": f"--task --out --recipe --data --collect-episodes --families --seeds --steps "
-               f"--dagger-rounds --dagger-steps --dagger-episodes --lr --episodes --conditions "
-               f"--eval-seed --threads --no-progress {BACKEND}",
+    "compare": f"--task --out --recipe --data --clean-episodes --preset-episodes --families "
+               f"--seeds --steps --dagger-rounds --dagger-steps --dagger-episodes --lr "
+               f"--episodes --conditions --eval-seed --threads --no-progress {BACKEND}",
     "bag-to-dataset": f"--out --image-size --first-seed --overwrite {STREAM}",
     "replay": f"--checkpoint --bag --out --json --task {STREAM}",
     "record-sim": "--task --episodes --out --seed --checkpoint --action-repeat --storage "

@@ -28,7 +28,7 @@ def test_every_family_and_seed_trains_with_the_same_config(tmp_path):
     assert a.out != b.out and a.data == ("d",) and (cfg.threads, backend.workers) == (2, 2)
     recipe = RECIPES["leader_follow"]["default"]
     assert (a.train.max_steps, a.train.lr, a.train.seq_len, a.train.batch_size) == (
-        120, recipe.lr, recipe.seq_len, recipe.batch_size)
+        120, recipe.stages[0].lr, recipe.seq_len, recipe.batch_size)
     assert a.train.epochs >= a.train.max_steps  # the step budget, not the epochs, ends it
     again, _ = train.parse_args(to_argv(a))  # the same run as a train command line
     assert again == a
