@@ -134,6 +134,9 @@ class AccelerationController:
         # (velocity, model accel, specific thrust vector T b3 / m) of the last command
         self._last: tuple[tuple[float, ...], ...] | None = None
         self._drag_comp = (0.0, 0.0, 0.0)  # drag force (N, world) the last command compensated
+        self.learning = True
+        """Update the disturbance estimate from the state given; False holds it (the caller's
+        odometry is stale, so the state is a prediction, not a measurement)."""
         self.target: tuple | None = None
         """After :meth:`compute`: (thrust N, desired attitude columns b1 b2 b3 (9,), attitude
         error e_R (3,), desired body rate (3,) rad/s), for attitude and rate setpoints."""
@@ -239,7 +242,7 @@ class AccelerationController:
         cfg, p = self.config, self.params
         r00, r01, r02, r10, r11, r12, r20, r21, r22 = quat_to_matrix(q).ravel().tolist()
 
-        if cfg.disturbance_observer:
+        if cfg.disturbance_observer and self.learning:
             self._observe(v, dt)
         ex, ey, ez = self.external.tolist()
         m = p.mass

@@ -117,13 +117,15 @@ def evaluate(task: str, checkpoint: str, episodes: int, seed: int, *, workers: i
     from liquid_ros.runtime.policy_source import check_fit
 
     # Build the policy once here: a bad checkpoint, or a configuration that does not fit it
-    # (image size, policy period, command level), is one clear error, not one per episode.
+    # (image size, policy period), is one clear error, not one per episode.
     policy = load_policy(checkpoint)
     meta = dict(policy.checkpoint_metadata or {})
     kwargs = {**dict(meta.get("env_kwargs", {})), **dict(env_kwargs or {})}
     settings, _ = pilot_settings(task, kwargs)
-    check_fit(policy, settings, (int(kwargs.get("image_height", 64)),
-                                 int(kwargs.get("image_width", 64))))
+    mismatch = check_fit(policy, settings, (int(kwargs.get("image_height", 64)),
+                                            int(kwargs.get("image_width", 64))))
+    if mismatch:
+        print(f"warning: {mismatch}", file=sys.stderr)
     fn = PolicyEpisode(task, str(checkpoint), kwargs, int(meta.get("action_repeat", 5)),
                        safety=safety, perturbation=perturbation)
     report = run_episodes(fn, range(seed, seed + episodes), backend or LocalBackend(workers),

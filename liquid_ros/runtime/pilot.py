@@ -260,7 +260,10 @@ class Pilot:
     def _predicted(self) -> tuple[tuple[np.ndarray, ...], Any, Any, float]:
         """Own state (pos, vel, quat, omega) and leader state when the command acts; odom age."""
         odom, now = self.odom, self._now
-        age = min(max(now - self.stamp_odom, 0.0), MAX_PREDICTION)
+        age = max(now - self.stamp_odom, 0.0)
+        # Older than MAX_PREDICTION the odometry is stale (hover or land follows): predicting
+        # from it with the pilot's own commands would close a loop on a guess, so hold it.
+        age = age if age <= MAX_PREDICTION else 0.0
         cmds = [(now - t, a, tau) for t, a, tau in self._sent if t < now]
         own = predict_full_state(odom.position, odom.velocity, odom.quaternion,
                                  odom.angular_velocity, age, cmds, self.params.inertia,
@@ -296,6 +299,8 @@ class Pilot:
             self._sync_yaw()
         (pos, vel, quat, omega), lp, lv, age = self._predicted()
         self.setpoint_observer.update(self.stamp_odom, self.odom.velocity)
+        # The controller's observer learns only from fresh odometry, not from predictions.
+        self.controller.learning = self._now - self.t_odom <= self.config.input_timeout
         nominal, yaw_rate, step = np.zeros(4, np.float32), 0.0, None
         gains = None
         if mode == Mode.POLICY:

@@ -106,14 +106,20 @@ class LoadedPilot:
     """Seconds between policy steps (0: every tick)."""
 
 
-def check_fit(policy: Any, settings: Any, image_size: tuple[int, int] | None = None) -> None:
+def check_fit(policy: Any, settings: Any, image_size: tuple[int, int] | None = None
+              ) -> str | None:
     """Refuse a configuration that does not fit the checkpoint, naming both.
 
-    Checked: the control rate against the policy's trained period (the period must be a
-    whole number of ticks, at least one), the command level against the one the checkpoint
-    records having been trained at (when it records one), and the camera size against the
-    policy's input (when ``image_size`` is given: evaluation renders at that size; the node
-    resizes any image instead).
+    Refused: a control rate that does not divide the policy's trained period into whole ticks
+    (at least one), and, when ``image_size`` is given (evaluation renders at that size; the
+    node resizes any image instead), a camera size other than the policy's input. A command
+    level other than the one the checkpoint records having been trained at is allowed but
+    warned about: the policy's action is a world acceleration at every level, tracked by the
+    flight controller or, at the wrench level, by the pilot's own controller, so it flies, but
+    with closed-loop dynamics it did not learn on.
+
+    Returns:
+        That warning, or None.
 
     Raises:
         ValueError: One line naming the setting and the checkpoint's value.
@@ -126,16 +132,18 @@ def check_fit(policy: Any, settings: Any, image_size: tuple[int, int] | None = N
             raise ValueError(f"rate_hz {rate:g} does not fit the checkpoint's policy period "
                              f"{period:g} s (trained at {1 / period:g} Hz): the period must be "
                              "a whole number of control ticks")
-    meta = getattr(policy, "checkpoint_metadata", None) or {}
-    trained = (meta.get("env_kwargs") or {}).get("command_level")
-    level = settings.command_level.value
-    if trained and trained != level:
-        raise ValueError(f"command level {level!r} (output_type {settings.node.output_type!r}) "
-                         f"does not fit the checkpoint, trained at {trained!r}")
     if image_size is not None and tuple(image_size) != policy_image_size(policy):
         raise ValueError(f"camera images {image_size[0]}x{image_size[1]} do not fit the "
                          f"checkpoint's input {policy_image_size(policy)[0]}x"
                          f"{policy_image_size(policy)[1]}")
+    meta = getattr(policy, "checkpoint_metadata", None) or {}
+    trained = (meta.get("env_kwargs") or {}).get("command_level")
+    level = settings.command_level.value
+    if trained and trained != level:
+        return (f"command level {level!r} (output_type {settings.node.output_type!r}) is not "
+                f"the one the checkpoint was trained at ({trained!r}): its accelerations are "
+                "tracked by a different controller than in training")
+    return None
 
 
 def make_pilot(settings: Any, checkpoint: str = "", policy: Any = None,
@@ -153,7 +161,7 @@ def make_pilot(settings: Any, checkpoint: str = "", policy: Any = None,
 
     Raises:
         ValueError: A missing or bad checkpoint, or a configuration that does not fit it
-            (:func:`check_fit`).
+            (:func:`check_fit`; a command-level mismatch only sets ``warning``).
     """
     from liquid_ros.control.controller import AccelerationController
     from liquid_ros.control.quadrotor import CF2X
@@ -165,7 +173,9 @@ def make_pilot(settings: Any, checkpoint: str = "", policy: Any = None,
     if policy is None:
         policy, source, warning = load_or_init_policy(
             checkpoint or settings.node.checkpoint, settings.node.task)
-    check_fit(policy, settings)
+    mismatch = check_fit(policy, settings)
+    if mismatch:
+        warning = f"{warning}; {mismatch}" if warning else mismatch
     controller = controller or AccelerationController(params, settings.controller)
     period = policy_period(policy)
     pilot = Pilot(policy, SafetyFilter(settings.safety, params), controller, settings.node,
