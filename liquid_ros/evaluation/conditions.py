@@ -26,10 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-CLEAN: dict[str, Any] = {"domain_randomization": "none", "command_level": "acceleration"}
-"""The nominal simulator at the acceleration level (the recipe's clean evaluation)."""
-PRESET: dict[str, Any] = {"domain_randomization": "default", "command_level": "acceleration"}
-"""The training distribution (the recipe's preset evaluation)."""
+from liquid_ros.train.recipe import CLEAN_ENV as CLEAN
+from liquid_ros.train.recipe import PRESET_ENV as PRESET
+
 TRAIN_FAMILIES = ("circle", "waypoints")
 """Leader families of compare's leader_follow data (figure-eight is held out)."""
 TASKS = ("fly_to_target", "leader_follow")
