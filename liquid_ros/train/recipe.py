@@ -99,7 +99,8 @@ RECIPES: dict[str, dict[str, Recipe]] = {
         "finetune": Recipe(clean_episodes=40, preset_episodes=120, seq_len=64,
                            init_shipped=True, stages=(
                                Stage(3, 1e-3, 40, 3), Stage(0, 1e-3, 40, 3),
-                               Stage(0, 7e-4, 40, 3))),
+                               Stage(0, 7e-4, 40, 3), Stage(0, 7e-4, 40, 3),
+                               Stage(0, 5e-4, 40, 3))),
         "tiny": Recipe(clean_episodes=1, preset_episodes=1, seq_len=16, eval_episodes=1,
                        stages=(Stage(1, 5e-3), Stage(0, 3e-3, 1, 1))),
     },
