@@ -92,10 +92,13 @@ def test_rate_bounds_watchdog_and_recovery(harness, in_bounds):
     assert np.all([m.header.frame_id == "base_link" for _, m in f.cmds])
     # input loss: hover within input_timeout + 2 periods, then land, never a zero wrench
     t_lost = time.monotonic()
-    assert h.spin_until(lambda: f.status[-1][1]["mode"] == "hover", 1.0)
+    def seen(mode: str) -> bool:  # any status since the loss (a late batch may skip past)
+        return any(t > t_lost and s["mode"] == mode for t, s in f.status)
+
+    assert h.spin_until(lambda: seen("hover"), 3.0)
     t_hover = next(t for t, s in f.status if t > t_lost and s["mode"] == "hover")
-    assert t_hover - t_lost <= 2.0 / RATE + 2.0 / RATE + 0.03  # + DDS and scheduling slack
-    assert h.spin_until(lambda: f.status[-1][1]["mode"] == "land", 2.0)
+    assert t_hover - t_lost <= 2.0 / RATE + 2.0 / RATE + 0.1  # + DDS and scheduling slack
+    assert h.spin_until(lambda: seen("land") and f.status[-1][1]["mode"] == "land", 2.0)
     assert all(in_bounds(x) and x[0] > 0.5 * 0.027 * 9.81 for x in f.wrenches()[-10:]), (
         sorted(round(float(x[0]), 4) for x in f.wrenches()[-10:]))
     assert h.spin_until(lambda: f.status[-1][1]["mode"] == "policy", 2.0, f.publish)
