@@ -159,16 +159,11 @@ class HoldPilot:
 
     def _thrust_setpoint(self, level: Any) -> np.ndarray:
         """The hold at a thrust level, as the pilot forms it (:mod:`runtime.levels`)."""
-        from liquid_ros.control.levels import CommandLevel
-        from liquid_ros.control.rotation import quat_from_matrix
-        from liquid_ros.runtime.levels import ATTITUDE_P, MAX_RATES
+        from liquid_ros.runtime.levels import thrust_setpoint
 
-        thrust, cols, e_r, w_ff = self.controller.target
-        t = float(np.clip(thrust, 0.0, self.params.max_thrust))
-        if level == CommandLevel.ATTITUDE_THRUST:
-            return np.append(quat_from_matrix(np.asarray(cols, float).reshape(3, 3).T), t)
-        rates = -ATTITUDE_P * np.asarray(e_r, float) + np.asarray(w_ff, float)
-        return np.append(np.clip(rates, -MAX_RATES, MAX_RATES), t)
+        target = self.controller.target
+        return thrust_setpoint(level, target, float(np.clip(target[0], 0.0,
+                                                            self.params.max_thrust)))
 
     def tick(self, odom: Any | None, dt: float) -> np.ndarray | None:
         """Wrench (4,) holding the first position seen, or None without odometry.

@@ -165,19 +165,24 @@ def level_setpoint(pilot: Any, mode: Mode, state: tuple[np.ndarray, ...], accel:
         if hasattr(ctrl, "note_applied"):
             ctrl.note_applied(vel, quat, float(wrench[0]))
         return wrench, wrench, _status(st2), mode
-    thrust, cols, e_r, w_ff = ctrl.target
+    thrust = ctrl.target[0]
     sent = 0.0 if grounded else float(np.clip(thrust, 0.0, p.max_thrust))
     ctrl.note_applied(vel, quat, sent)
     st2 = {"stage": "thrust", "intervention": abs(sent - thrust), "thrust": sent}
-    if level == CommandLevel.ATTITUDE_THRUST:
-        rot_des = np.asarray(cols, np.float64).reshape(3, 3).T  # columns b1, b2, b3
-        values = np.append(quat_from_matrix(rot_des), sent)
-    else:
-        rates = np.clip(-ATTITUDE_P * np.asarray(e_r) + np.asarray(w_ff), -MAX_RATES, MAX_RATES)
-        values = np.append(rates, sent)
+    values = thrust_setpoint(level, ctrl.target, sent)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"non-finite {level.value} setpoint {values}")
     return values, None, st2, mode
+
+
+def thrust_setpoint(level: CommandLevel, target: tuple, thrust: float) -> np.ndarray:
+    """Setpoint at a thrust level from the controller's ``target`` and the thrust sent (N)."""
+    _, cols, e_r, w_ff = target
+    if level == CommandLevel.ATTITUDE_THRUST:
+        rot_des = np.asarray(cols, np.float64).reshape(3, 3).T  # columns b1, b2, b3
+        return np.append(quat_from_matrix(rot_des), thrust)
+    rates = np.clip(-ATTITUDE_P * np.asarray(e_r) + np.asarray(w_ff), -MAX_RATES, MAX_RATES)
+    return np.append(rates, thrust)
 
 
 def last_resort(pilot: Any) -> tuple[np.ndarray, np.ndarray | None]:
