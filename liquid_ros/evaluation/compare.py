@@ -1,7 +1,8 @@
 """Every model family on the same data, budget and conditions: ``liquid-ros compare``.
 
 For one task: the recipe's collection (its clean and preset expert episodes at the
-acceleration level; for leader_follow without figure-eight leaders), or given datasets;
+acceleration level; the preset without the held-out grass ground, and for leader_follow
+without figure-eight leaders), or given datasets;
 then for each family and training seed the same training (:func:`liquid_ros.train.imitation.
 train` with the recipe's learning rate, sequence length and batch, only ``model`` and
 ``seed`` differ): ``steps`` gradient steps of behaviour cloning, then ``dagger_rounds`` DAgger

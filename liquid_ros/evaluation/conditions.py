@@ -7,9 +7,11 @@ leader colours +-0.08, the trained policy rate (10 Hz) with a camera frame at ev
 Each held-out condition starts from the nominal simulator (``domain_randomization="none"``)
 and moves one axis beyond those ranges, so a drop from ``clean`` is that axis' doing:
 
+- ``texture``: the nominal simulator over a grass ground, the one texture compare's data
+  leaves out of the preset (the only green one), everything else as trained: a mild scene
+  shift, one factor.
 - ``scene``: an orange sky (far outside +-40 of the default), 8-12 distractors (fly_to_target),
-  colour jitter 0.2, random lighting. Every ground texture appears in the preset, so none is
-  held out (a texture excluded from the preset would be a cleaner scene shift).
+  colour jitter 0.2, random lighting: a strong scene shift, several factors at once.
 - ``heavy`` (mass 1.25-1.35x), ``wind`` (0.07-0.09 N), ``latency`` (60-80 ms on odometry,
   camera and commands): the dynamics shift, one axis each.
 - ``rate_half`` / ``rate_double``: camera and policy at half / double the trained rate (the
@@ -26,11 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from liquid_ros.sim.assets import GROUND_TEXTURES
 from liquid_ros.train.recipe import CLEAN_ENV as CLEAN
-from liquid_ros.train.recipe import PRESET_ENV as PRESET
+from liquid_ros.train.recipe import PRESET_ENV as RECIPE_PRESET
 
 TRAIN_FAMILIES = ("circle", "waypoints")
 """Leader families of compare's leader_follow data (figure-eight is held out)."""
+HELD_OUT_TEXTURE = "grass"
+"""The ground texture compare's data leaves out of the preset (the ``texture`` condition)."""
+PRESET: dict[str, Any] = {**RECIPE_PRESET, "ground_textures": [
+    t for t in GROUND_TEXTURES if t != HELD_OUT_TEXTURE]}
+"""Compare's preset: the recipe's, less the held-out ground texture."""
 TASKS = ("fly_to_target", "leader_follow")
 
 
@@ -58,6 +66,8 @@ _SCENE = {"sky_rgb": (235, 140, 60), "color_jitter": 0.2, "lighting": True}
 CONDITIONS: tuple[Condition, ...] = (
     Condition("clean", "nominal simulator", CLEAN, held_out=False),
     Condition("preset", "the training randomisation preset", PRESET, held_out=False),
+    Condition("texture", f"{HELD_OUT_TEXTURE} ground (held out of the preset), otherwise nominal",
+              {**CLEAN, "ground_textures": HELD_OUT_TEXTURE}),
     Condition("scene", "orange sky, 8-12 distractors, colour jitter 0.2, random light",
               {**CLEAN, **_SCENE, "distractor_count": (8, 12), "distractor_colors": True},
               tasks=("fly_to_target",)),

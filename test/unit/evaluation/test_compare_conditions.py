@@ -11,6 +11,8 @@ import pytest
 
 from liquid_ros.evaluation.conditions import (
     CONDITIONS,
+    HELD_OUT_TEXTURE,
+    PRESET,
     conditions_for,
     flight,
     is_held_out,
@@ -50,6 +52,27 @@ def test_dynamics_and_scene_shifts_lie_outside_the_training_preset():
     for c in CONDITIONS:
         if c.held_out:
             assert c.env["domain_randomization"] == "none"
+
+
+def test_the_texture_condition_flies_a_ground_the_compare_preset_never_shows():
+    from liquid_ros import sim
+    from liquid_ros.sim.assets import GROUND_TEXTURES
+
+    texture = {c.name: c for c in conditions_for("fly_to_target")}["texture"]
+    assert HELD_OUT_TEXTURE in GROUND_TEXTURES
+    assert HELD_OUT_TEXTURE not in PRESET["ground_textures"]
+    assert set(PRESET["ground_textures"]) | {HELD_OUT_TEXTURE} == set(GROUND_TEXTURES)
+    seen = set()
+    for env_kwargs in (texture.env, PRESET):
+        env = sim.make("fly_to_target", **env_kwargs)
+        try:
+            for seed in range(12):
+                _, info = env.reset(seed=seed)
+                seen.add((env_kwargs is PRESET, info["conditions"]["ground_texture"]))
+        finally:
+            env.close()
+    assert {t for p, t in seen if not p} == {HELD_OUT_TEXTURE}
+    assert HELD_OUT_TEXTURE not in {t for p, t in seen if p} and len(seen) > 3
 
 
 def test_flight_resolves_rates_to_whole_control_ticks():
