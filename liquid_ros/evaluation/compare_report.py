@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from liquid_ros.evaluation.stats import Rate, pooled, rate, seed_spread
+from liquid_ros.evaluation.stats import Rate, pooled, rate, seed_bootstrap, seed_spread
 
 
 def _rates(results: dict[str, Any]) -> dict[tuple[str, str], list[Rate]]:
@@ -26,13 +26,37 @@ def _rates(results: dict[str, Any]) -> dict[tuple[str, str], list[Rate]]:
 
 
 def summary(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per family and condition: pooled rate, interval and per-seed range (JSON-ready)."""
+    """Per family and condition: the rates and intervals of the report (JSON-ready).
+
+    Pooled rate and Wilson interval, per-seed range, the mean over seeds with its two-level
+    bootstrap interval, and for every condition but ``clean`` the change from ``clean`` (same
+    checkpoints) with its bootstrap interval.
+    """
     out: dict[str, dict[str, Any]] = {}
+    by_seed = _by_seed(results)
     for (family, cond), rates in _rates(results).items():
         lo, hi = seed_spread(rates)
-        out.setdefault(family, {})[cond] = {**pooled(rates).as_dict(), "seeds": len(rates),
-                                            "seed_min": lo, "seed_max": hi}
+        seeds = by_seed[(family, cond)]
+        mean, blo, bhi = seed_bootstrap([(r, None) for r in seeds.values()])
+        entry = {**pooled(rates).as_dict(), "seeds": len(rates), "seed_min": lo,
+                 "seed_max": hi, "seed_mean": mean, "boot_lo": blo, "boot_hi": bhi}
+        clean = by_seed.get((family, "clean"), {})
+        paired = [(r, clean[s]) for s, r in seeds.items() if s in clean]
+        if cond != "clean" and paired:
+            entry["change"] = dict(zip(("mean", "lo", "hi"), seed_bootstrap(paired), strict=True))
+            entry["change"]["seeds"] = len(paired)
+        out.setdefault(family, {})[cond] = entry
     return out
+
+
+def _by_seed(results: dict[str, Any]) -> dict[tuple[str, str], dict[int, Rate]]:
+    """(family, condition) -> {training seed: Rate}."""
+    table: dict[tuple[str, str], dict[int, Rate]] = {}
+    for e in results["evals"]:
+        r = e["rate"]
+        table.setdefault((e["family"], e["condition"]), {})[e["seed"]] = rate(
+            r["successes"], r["n"])
+    return table
 
 
 def val_flattening(val: list[float]) -> float | None:
@@ -66,7 +90,9 @@ def markdown(results: dict[str, Any]) -> str:
              f"{cfg['episodes']} episodes per (family, seed, condition), seeds "
              f"{cfg['eval_seed']}-{cfg['eval_seed'] + cfg['episodes'] - 1}.", "",
              "Success rate, all seeds' episodes pooled, with the 95 % Wilson interval; "
-             "below it the range of the per-seed rates.", "",
+             "below it the range of the per-seed rates and the 95 % two-level bootstrap "
+             "interval of the mean over seeds (training seeds and episodes resampled; it "
+             "widens when seeds disagree).", "",
              "| family | head params | total params | " + " | ".join(conds) + " |",
              "|---|---:|---:|" + "---:|" * len(conds)]
     params = {t["family"]: t["params"] for t in results["trained"]}
@@ -76,9 +102,25 @@ def markdown(results: dict[str, Any]) -> str:
             p = pooled_.get(f, {}).get(c)
             cells.append("-" if p is None else
                          f"{rate(p['successes'], p['n']).text()}<br>"
-                         f"{100 * p['seed_min']:.0f}-{100 * p['seed_max']:.0f} %")
+                         f"{100 * p['seed_min']:.0f}-{100 * p['seed_max']:.0f} %, "
+                         f"[{100 * p['boot_lo']:.0f}, {100 * p['boot_hi']:.0f}]")
         lines.append(f"| {f} | {params[f]['head']:,} | {params[f]['total']:,} | "
                      + " | ".join(cells) + " |")
+    shifted = [c for c in conds if c != "clean"]
+    if "clean" in conds and shifted:
+        lines += ["", "Change from `clean` (points; the same checkpoints and episode seeds), "
+                  "mean over training seeds with its 95 % two-level bootstrap interval: "
+                  "how much each family loses to each shift.", "",
+                  "| family | " + " | ".join(shifted) + " |",
+                  "|---|" + "---:|" * len(shifted)]
+        for f in fams:
+            cells = []
+            for c in shifted:
+                ch = pooled_.get(f, {}).get(c, {}).get("change")
+                cells.append("-" if ch is None else
+                             f"{100 * ch['mean']:+.0f} [{100 * ch['lo']:+.0f}, "
+                             f"{100 * ch['hi']:+.0f}]")
+            lines.append(f"| {f} | " + " | ".join(cells) + " |")
     lines += ["", "Per training seed: successes / episodes (violation episodes, when any).", "",
               "| family | seed | steps | val loss | val fall, last 1/5 | " + " | ".join(conds)
               + " |", "|---|---:|---:|---:|---:|" + "---:|" * len(conds)]

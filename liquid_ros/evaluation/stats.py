@@ -97,3 +97,52 @@ def seed_spread(rates: list[Rate]) -> tuple[float, float]:
     """(min, max) of the per-seed success rates (0, 0 when there are none)."""
     values = [r.rate for r in rates if r.n]
     return (min(values), max(values)) if values else (0.0, 0.0)
+
+
+def seed_bootstrap(by_seed: list[tuple[Rate, Rate | None]], n_boot: int = 4000,
+                   confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """(estimate, lo, hi): a mean over training seeds with a two-level bootstrap interval.
+
+    The mean is of a success rate, or of a change between two conditions.
+
+    ``by_seed`` holds one pair per training seed: ``(rate, None)`` for a rate, ``(rate,
+    reference)`` for ``rate - reference`` (the same checkpoint flown in two conditions, e.g.
+    a held-out shift and ``clean``). Each bootstrap draw resamples the training seeds with
+    replacement, then each chosen seed's episodes (a binomial draw at its observed rate, per
+    condition); the interval is the percentile interval of the means (Efron and Tibshirani,
+    An Introduction to the Bootstrap, 1993, ch. 13; resampling at both levels follows Davison
+    and Hinkley 1997, sec. 3.8). Unlike the pooled Wilson interval it widens when training
+    seeds disagree, which is most of the uncertainty with a few seeds.
+
+    Raises:
+        ValueError: With no seeds, a seed with no episodes, or a bad ``n_boot``/``confidence``.
+    """
+    import numpy as np
+
+    if not by_seed:
+        raise ValueError("seed_bootstrap needs at least one training seed")
+    if n_boot < 100 or not 0.0 < confidence < 1.0:
+        raise ValueError(f"n_boot must be >= 100 and confidence in (0, 1), got {n_boot}, "
+                         f"{confidence}")
+    rates = list(by_seed)
+    if any(a.n == 0 or (b is not None and b.n == 0) for a, b in rates):
+        raise ValueError("every training seed needs episodes in each condition")
+    diff = rates[0][1] is not None
+    if any((b is not None) != diff for _, b in rates):
+        raise ValueError("give a reference for every seed or for none")
+
+    ests = np.array([a.rate - (b.rate if b is not None else 0.0) for a, b in rates])
+    rng = np.random.default_rng(seed)
+    k = len(rates)
+    pick = rng.integers(0, k, size=(n_boot, k))
+    n_a = np.array([a.n for a, _ in rates])[pick]
+    p_a = np.array([a.rate for a, _ in rates])[pick]
+    boot = rng.binomial(n_a, p_a) / n_a
+    if diff:
+        n_b = np.array([b.n for _, b in rates])[pick]
+        p_b = np.array([b.rate for _, b in rates])[pick]
+        boot = boot - rng.binomial(n_b, p_b) / n_b
+    means = boot.mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(ests.mean()), float(lo), float(hi)

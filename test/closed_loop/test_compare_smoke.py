@@ -38,8 +38,14 @@ def test_compare_trains_evaluates_reports_and_resumes(tmp_path, capsys):
     assert evals[("cfc", "jitter")]["jitter"] == 0.6
     assert evals[("cfc", "jitter")]["env"]["camera_hz"] == 50.0
     assert set(report["summary"]["cfc"]) == {"clean", "jitter"}
+    change = report["summary"]["cfc"]["jitter"]["change"]  # jitter minus clean, same seeds
+    clean_rate = report["summary"]["cfc"]["clean"]["rate"]
+    assert change["mean"] == report["summary"]["cfc"]["jitter"]["rate"] - clean_rate
+    assert change["lo"] <= change["mean"] <= change["hi"] and change["seeds"] == 1
+    assert "change" not in report["summary"]["cfc"]["clean"]
     table = (out / "compare.md").read_text()
     assert "| cfc | 2,440 |" in table and "jitter" in table and "Command: `liquid-ros" in table
+    assert "Change from `clean`" in table
     assert (out / "compare.png").stat().st_size > 5_000
     assert first.count("finished") == 6  # 2 trainings, 4 evaluations
     # the same command again: nothing runs

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from liquid_ros.evaluation.stats import pooled, rate, seed_spread, wilson_interval
+from liquid_ros.evaluation.stats import (
+    pooled,
+    rate,
+    seed_bootstrap,
+    seed_spread,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(("k", "n", "lo", "hi"), [
@@ -43,3 +49,37 @@ def test_pooled_rate_sums_episodes_and_seed_spread_keeps_the_seeds_apart():
     assert seed_spread([]) == (0.0, 0.0)
     assert rate(36, 50).text() == "72 % [58, 83]"
     assert rate(0, 0).text() == "-"
+
+
+def test_seed_bootstrap_covers_the_estimate_and_widens_when_seeds_disagree():
+    agree = [(rate(35, 50), None)] * 3
+    disagree = [(rate(50, 50), None), (rate(35, 50), None), (rate(20, 50), None)]
+    est_a, lo_a, hi_a = seed_bootstrap(agree)
+    est_d, lo_d, hi_d = seed_bootstrap(disagree)
+    assert est_a == pytest.approx(0.7) and est_d == pytest.approx(0.7)
+    assert lo_a < 0.7 < hi_a and lo_d < 0.7 < hi_d
+    # the pooled Wilson interval is the same for both (105/150); only the bootstrap sees seeds
+    assert (hi_d - lo_d) > 2.0 * (hi_a - lo_a)
+    # three agreeing seeds of 50 episodes: close to the binomial width of 150 episodes
+    wl, wh = wilson_interval(105, 150)
+    assert hi_a - lo_a == pytest.approx(wh - wl, rel=0.25)
+    # deterministic for a given seed
+    assert seed_bootstrap(disagree) == (est_d, lo_d, hi_d)
+
+
+def test_seed_bootstrap_of_a_change_between_conditions():
+    same = [(rate(40, 50), rate(40, 50))] * 3
+    est, lo, hi = seed_bootstrap(same)
+    assert est == 0.0 and lo < 0.0 < hi
+    drop = [(rate(10, 50), rate(45, 50)), (rate(15, 50), rate(48, 50)),
+            (rate(5, 50), rate(44, 50))]
+    est, lo, hi = seed_bootstrap(drop)
+    assert est == pytest.approx((10 + 15 + 5 - 45 - 48 - 44) / 150)
+    assert lo < est < hi < -0.5  # a large drop excludes zero
+    sure = [(rate(50, 50), rate(50, 50))] * 3
+    assert seed_bootstrap(sure) == (0.0, 0.0, 0.0)  # nothing varies
+    for bad in ([], [(rate(1, 2), None), (rate(1, 2), rate(1, 2))], [(rate(0, 0), None)]):
+        with pytest.raises(ValueError):
+            seed_bootstrap(bad)
+    with pytest.raises(ValueError, match="n_boot"):
+        seed_bootstrap(same, n_boot=10)
