@@ -45,7 +45,9 @@ def test_compare_trains_evaluates_reports_and_resumes(tmp_path, capsys):
     assert "change" not in report["summary"]["cfc"]["clean"]
     table = (out / "compare.md").read_text()
     assert "| cfc | 2,440 |" in table and "jitter" in table and "Command: `liquid-ros" in table
-    assert "Change from `clean`" in table
+    assert "Change from `clean`" in table and "`final_distance`" in table
+    mean, lo, hi = report["graded"]["mlp"]["clean"]  # one seed: its mean is the range
+    assert mean == lo == hi == evals[("mlp", "clean")]["metrics"]["final_distance"] >= 0.0
     assert (out / "compare.png").stat().st_size > 5_000
     assert first.count("finished") == 6  # 2 trainings, 4 evaluations
     # the same command again: nothing runs
