@@ -8,7 +8,8 @@ Each held-out condition starts from the nominal simulator (``domain_randomizatio
 and moves one axis beyond those ranges, so a drop from ``clean`` is that axis' doing:
 
 - ``texture``: the nominal simulator over a grass ground, the one texture compare's data
-  leaves out of the preset (the only green one), everything else as trained: a mild scene
+  leaves out of the preset (a fine natural texture; the default checker is a coarse
+  pattern of similar greens), everything else as trained: a mild scene
   shift, one factor.
 - ``scene``: an orange sky (far outside +-40 of the default), 8-12 distractors (fly_to_target),
   colour jitter 0.2, random lighting: a strong scene shift, several factors at once.
