@@ -14,7 +14,9 @@ Everything is a stage with one JSON file under ``OUT/stages`` (``collect_clean``
 ``train_<family>_s<seed>``, ``eval_<family>_s<seed>_<condition>``): running the same command
 again skips what finished, and an evaluation whose checkpoint changed since is flown again.
 Episodes run on the rollout back end (local processes or Ray). Writes ``OUT/compare.json``,
-``OUT/compare.md`` and ``OUT/compare.png`` (:mod:`liquid_ros.evaluation.compare_report`).
+``OUT/compare.md`` and ``OUT/compare.png`` (:mod:`liquid_ros.evaluation.compare_report`);
+``report_only`` writes them from whatever finished (commands run in parallel on one ``out``
+with different families or seeds) and runs nothing.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ class CompareConfig:
     """First evaluation seed (the same seeds for every family and condition)."""
     threads: int = 1
     """Torch threads for training."""
+    report_only: bool = False
+    """Run nothing: write the report of every finished training and evaluation of these
+    families, seeds and conditions (e.g. after parallel commands on the same ``out``)."""
     progress: bool = False
     """Show progress bars."""
 
@@ -315,10 +320,26 @@ def run(cfg: CompareConfig, backend: BackendConfig | None = None, log: Any = pri
     def log(line: str) -> None:  # the stages are the recipe's; the lines are compare's
         say(line.replace("recipe: ", "compare: ", 1))
 
+    if cfg.report_only:
+        data, trained, evals = _finished(cfg, stages)
+        conds = conditions_for(cfg.task, cfg.conditions or None)
+    else:
+        data, trained, evals, conds = _run_stages(cfg, stages, backend, log)
+    data_env = dict(read_manifest(data[0]).get("env_kwargs", {}))
+    seconds = {p.stem: json.loads(p.read_text()).get("seconds", 0.0)
+               for p in sorted(stages.dir.glob("*.json"))}
+    return {"task": cfg.task, "config": dataclasses.asdict(cfg), "data": data,
+            "data_env": data_env, "conditions": [
+                {**dataclasses.asdict(c), "held_out": is_held_out(c, data_env)} for c in conds],
+            "trained": trained, "evals": evals, "stage_seconds": seconds}
+
+
+def _run_stages(cfg: CompareConfig, stages: Stages, backend: BackendConfig, log: Any
+                ) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+    """Collect, train and evaluate what has not finished; (data, trained, evals, conds)."""
     runner = backend.make()  # one for all collection and evaluation (Ray starts once)
     try:
         data = _collect(cfg, stages, runner, log)
-        data_env = dict(read_manifest(data[0]).get("env_kwargs", {}))
         conds = conditions_for(cfg.task, cfg.conditions or None)
         trained, evals = [], []
         for family in cfg.families:
@@ -336,9 +357,32 @@ def run(cfg: CompareConfig, backend: BackendConfig | None = None, log: Any = pri
                         cfg, t, c, runner), log))
     finally:
         runner.close()
-    seconds = {p.stem: json.loads(p.read_text()).get("seconds", 0.0)
-               for p in sorted(stages.dir.glob("*.json"))}
-    return {"task": cfg.task, "config": dataclasses.asdict(cfg), "data": data,
-            "data_env": data_env, "conditions": [
-                {**dataclasses.asdict(c), "held_out": is_held_out(c, data_env)} for c in conds],
-            "trained": trained, "evals": evals, "stage_seconds": seconds}
+    return data, trained, evals, conds
+
+
+def _finished(cfg: CompareConfig, stages: Stages
+              ) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(data, trained, evals) of the finished stages of ``cfg``'s families, seeds, conditions.
+
+    Raises:
+        ValueError: When no training of these families and seeds has finished.
+    """
+    out = Path(cfg.out)
+    data = list(cfg.data) or ([str(out / "data")] if stages.done("collect") else [
+        str(out / f"data_{n}") for n in ("clean", "preset") if stages.done(f"collect_{n}")])
+    conds = conditions_for(cfg.task, cfg.conditions or None)
+    trained, evals = [], []
+    for family in cfg.families:
+        for seed in cfg.seeds:
+            t = stages.done(f"train_{family}_s{seed}")
+            if t is None:
+                continue
+            trained.append(t)
+            for cond in conds:
+                e = stages.done(f"eval_{family}_s{seed}_{cond.name}")
+                if eval_is_current(e, t, cfg):
+                    evals.append(e)
+    if not trained or not data:
+        raise ValueError(f"--report-only: nothing of these families and seeds has finished "
+                         f"in {out}")
+    return data, trained, evals

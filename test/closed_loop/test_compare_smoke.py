@@ -60,6 +60,15 @@ def test_compare_trains_evaluates_reports_and_resumes(tmp_path, capsys):
     third = capsys.readouterr().out
     assert third.count("finished") == 1 and "eval_mlp_s0_jitter finished" in third
     assert json.loads((out / "compare.json").read_text())["summary"] == report["summary"]
+    # --report-only runs nothing and reports what finished (gru never ran, rate_half neither)
+    assert main([*argv, "--families", "cfc", "mlp", "gru", "--conditions", "clean", "jitter",
+                 "rate_half", "--report-only"]) == 0
+    assert "finished" not in capsys.readouterr().out
+    joint = json.loads((out / "compare.json").read_text())
+    assert [t["family"] for t in joint["trained"]] == ["cfc", "mlp"]
+    assert len(joint["evals"]) == 4 and joint["summary"] == report["summary"]
+    assert main([*argv, "--families", "gru", "--report-only"]) == 2
+    assert "nothing of these families" in capsys.readouterr().err
     # another budget in the same folder would mix runs: refused
     assert main([*argv, "--steps", "3"]) == 2
     assert "steps: 2 there, 3 now" in capsys.readouterr().err
