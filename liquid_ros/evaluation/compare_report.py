@@ -197,7 +197,8 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     conds = [c["name"] for c in _conds(results)]
     fams = _families(results)
     width = 0.8 / max(len(fams), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(conds) * max(1, len(fams)) / 2), 4.0))
+    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 0.3 * len(conds) * max(1, len(fams)))),
+                                    4.5))
     x = np.arange(len(conds))
     for i, f in enumerate(fams):
         pos = x - 0.4 + width * (i + 0.5)
@@ -215,7 +216,7 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(0.0, 1.05)
     ax.set_ylabel("success rate (95 % Wilson interval; dots: seeds)")
     ax.set_title(f"{results['task']}: families x conditions")
-    ax.legend(fontsize=8, ncols=min(len(fams), 6))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
