@@ -16,13 +16,19 @@ from typing import Any
 from liquid_ros.evaluation.stats import Rate, pooled, rate, seed_bootstrap, seed_spread
 
 
-def _rates(results: dict[str, Any]) -> dict[tuple[str, str], list[Rate]]:
-    """(family, condition) -> one Rate per training seed."""
-    table: dict[tuple[str, str], list[Rate]] = {}
+def _by_seed(results: dict[str, Any]) -> dict[tuple[str, str], dict[int, Rate]]:
+    """(family, condition) -> {training seed: Rate}."""
+    table: dict[tuple[str, str], dict[int, Rate]] = {}
     for e in results["evals"]:
         r = e["rate"]
-        table.setdefault((e["family"], e["condition"]), []).append(rate(r["successes"], r["n"]))
+        table.setdefault((e["family"], e["condition"]), {})[e["seed"]] = rate(
+            r["successes"], r["n"])
     return table
+
+
+def _rates(results: dict[str, Any]) -> dict[tuple[str, str], list[Rate]]:
+    """(family, condition) -> one Rate per training seed."""
+    return {key: list(seeds.values()) for key, seeds in _by_seed(results).items()}
 
 
 def summary(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -34,10 +40,10 @@ def summary(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     by_seed = _by_seed(results)
-    for (family, cond), rates in _rates(results).items():
+    for (family, cond), seeds in by_seed.items():
+        rates = list(seeds.values())
         lo, hi = seed_spread(rates)
-        seeds = by_seed[(family, cond)]
-        mean, blo, bhi = seed_bootstrap([(r, None) for r in seeds.values()])
+        mean, blo, bhi = seed_bootstrap([(r, None) for r in rates])
         entry = {**pooled(rates).as_dict(), "seeds": len(rates), "seed_min": lo,
                  "seed_max": hi, "seed_mean": mean, "boot_lo": blo, "boot_hi": bhi}
         clean = by_seed.get((family, "clean"), {})
@@ -67,16 +73,6 @@ def graded(results: dict[str, Any]) -> dict[str, dict[str, tuple[float, float, f
     for (family, cond), values in per.items():
         out.setdefault(family, {})[cond] = (sum(values) / len(values), min(values), max(values))
     return out
-
-
-def _by_seed(results: dict[str, Any]) -> dict[tuple[str, str], dict[int, Rate]]:
-    """(family, condition) -> {training seed: Rate}."""
-    table: dict[tuple[str, str], dict[int, Rate]] = {}
-    for e in results["evals"]:
-        r = e["rate"]
-        table.setdefault((e["family"], e["condition"]), {})[e["seed"]] = rate(
-            r["successes"], r["n"])
-    return table
 
 
 def val_flattening(val: list[float]) -> float | None:
